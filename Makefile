@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_SERVER := $(VENV)/.installed-server
+STAMP_DEV := $(VENV)/.installed-dev
+STAMP_BENCH := $(VENV)/.installed-bench
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test bench demo soak clean chromium
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP_SERVER): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,dev]'
+	touch $@ $(STAMP_SERVER)
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,dev,bench]'
+	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
+
+## Start the API on :8000 and the dashboard on :3000 (embedded DuckDB in data/).
+run: $(STAMP_SERVER)
+	mkdir -p data
+	$(BIN)/honcho start
+
+## Install everything the tests need (Debian's chromium included) and run them.
+test: $(STAMP_DEV) chromium
+	$(BIN)/python -m pytest
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	fi
+
+## Benchmarks (not part of `make test`); results go to docs/benchmarks.md.
+bench: $(STAMP_BENCH)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

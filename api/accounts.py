@@ -1,0 +1,137 @@
+"""Users and API keys: the one user-creation path (operators and the Clerk webhook both use it), key
+issuing, and the in-memory key cache that authenticates ingest without a database read per request."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from api.store import Database, keys, users
+from api.store.db import utcnow
+
+log = logging.getLogger("llmobserve.api")
+
+KEY_PREFIX = "llmo_"
+DISPLAY_PREFIX_LEN = len(KEY_PREFIX) + 4  # "llmo_" plus four characters, as the setup guide logs it
+
+
+def new_user_id() -> str:
+    """Operator-created users get ids of the same shape as Clerk's (`user_…`)."""
+    return "user_" + secrets.token_urlsafe(18).replace("-", "a").replace("_", "b")
+
+
+def hash_key(api_key: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough; no salt is needed against guessing.
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def generate_key() -> tuple[str, str, str]:
+    """A new key: (full key, display prefix, hash)."""
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return api_key, api_key[:DISPLAY_PREFIX_LEN], hash_key(api_key)
+
+
+@dataclass
+class KeyOwner:
+    key_id: str
+    user_id: str
+    usable: bool
+
+
+class Accounts:
+    """Owns key checks and user/key creation; `last_used_at` is kept in memory and saved periodically."""
+
+    def __init__(self, db: Database, secret_key: str) -> None:
+        self.db = db
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()))
+        self._lock = threading.Lock()
+        self._by_hash: dict[str, KeyOwner] = {}
+        self._last_used: dict[str, datetime] = {}
+        for key_hash, key_id, user_id, usable in keys.all_key_hashes(db):
+            self._by_hash[key_hash] = KeyOwner(key_id, user_id, bool(usable))
+
+    # -- authentication -------------------------------------------------------------------------
+    def authenticate(self, api_key: str) -> KeyOwner | None:
+        owner = self._by_hash.get(hash_key(api_key))
+        if owner is None or not owner.usable:
+            return None
+        self._last_used[owner.key_id] = utcnow()
+        return owner
+
+    def save_last_used(self) -> None:
+        with self._lock:
+            pending, self._last_used = self._last_used, {}
+        keys.save_last_used(self.db, last_used=pending)
+
+    def last_used(self, key_id: str) -> datetime | None:
+        return self._last_used.get(key_id)
+
+    # -- users ----------------------------------------------------------------------------------
+    def create_user(self, *, email: str | None, first_name: str | None, last_name: str | None,
+                    user_type: str = "individual", user_id: str | None = None, source: str = "admin",
+                    clerk_updated_at: int | None = None) -> tuple[dict[str, Any], str, str]:
+        """Create a user and its initial key. Returns (user, full key, key id); the key is also kept
+        encrypted for its single reveal on the user's first visit to Settings."""
+        user_id = user_id or new_user_id()
+        api_key, prefix, key_hash = generate_key()
+        key_id = "key_" + secrets.token_hex(8)
+        with self.db.transaction() as cur:
+            users.insert_user(cur, user_id=user_id, email=email, first_name=first_name, last_name=last_name,
+                              user_type=user_type, source=source, clerk_updated_at=clerk_updated_at)
+            keys.insert_key(cur, key_id=key_id, user_id=user_id, name="default", prefix=prefix, key_hash=key_hash,
+                            reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
+        self._by_hash[key_hash] = KeyOwner(key_id, user_id, True)
+        user = users.get_user(self.db, user_id=user_id)
+        assert user is not None
+        return user, api_key, key_id
+
+    def deactivate_user(self, user_id: str) -> None:
+        """Revoke every key at once and block login; events are kept until an operator purges them."""
+        with self.db.transaction() as cur:
+            users.deactivate_user(cur, user_id=user_id)
+            keys.revoke_all_keys(cur, user_id=user_id)
+        for owner in self._by_hash.values():
+            if owner.user_id == user_id:
+                owner.usable = False
+
+    def relink(self, old_id: str, new_id: str) -> None:
+        with self.db.transaction() as cur:
+            users.relink_user_id(cur, old_id=old_id, new_id=new_id)
+        for owner in self._by_hash.values():
+            if owner.user_id == old_id:
+                owner.user_id = new_id
+
+    # -- keys -----------------------------------------------------------------------------------
+    def issue_key(self, *, user_id: str, name: str) -> tuple[str, dict[str, Any]]:
+        api_key, prefix, key_hash = generate_key()
+        key_id = "key_" + secrets.token_hex(8)
+        keys.insert_key(self.db.cursor(), key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+        self._by_hash[key_hash] = KeyOwner(key_id, user_id, True)
+        record = keys.get_key(self.db, user_id=user_id, key_id=key_id)
+        assert record is not None
+        return api_key, record
+
+    def revoke_key(self, *, user_id: str, key_id: str) -> None:
+        keys.revoke_key(self.db, user_id=user_id, key_id=key_id)
+        for owner in self._by_hash.values():
+            if owner.key_id == key_id:
+                owner.usable = False
+
+    def reveal_initial_key(self, user_id: str) -> tuple[str | None, str | None, bool]:
+        """(key, prefix, already revealed). The ciphertext is deleted as it is read."""
+        ciphertext, prefix, already = keys.take_initial_key(self.db, user_id=user_id)
+        if ciphertext is None:
+            return None, prefix, already
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode(), prefix, False
+        except InvalidToken:  # the server secret changed since the key was issued
+            log.warning("initial key of %s cannot be decrypted with the current secret", user_id)
+            return None, prefix, True

@@ -1,0 +1,85 @@
+"""Settings from the environment (and `.env`), with secrets generated into `data/` on first start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("llmobserve.api")
+
+MIN_SECRET_LENGTH = 32
+# Values that tutorials and templates ship with; a deployment that still carries one is misconfigured.
+PLACEHOLDER_SECRETS = {"changethis", "change-me", "changeme", "secret", "admin", "password", "some_key", "key"}
+
+
+def _refuse_weak(name: str, value: str) -> str:
+    if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{name} must be a random secret of at least {MIN_SECRET_LENGTH} characters")
+    return value
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Read a generated secret, or create it (mode 0600) so restarts keep the same value."""
+    if path.exists():
+        value = path.read_text().strip()
+        if len(value) >= MIN_SECRET_LENGTH:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o600)
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    llmobserve_db: str = "data/llmobserve.duckdb"
+    llmobserve_admin_token: str | None = None
+    llmobserve_secret_key: str | None = None  # encrypts the one-time key reveal
+    clerk_webhook_secret: str | None = None
+    clerk_jwt_key: str | None = None
+    database_url: str | None = None
+    # Ingest limits: a client that sends more gets a readable 413.
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_events_per_batch: int = 5_000
+    # Group commit: requests wait for one shared flush at most this often.
+    commit_interval_ms: float = 3.0
+    duckdb_memory_limit: str = "512MB"
+    duckdb_threads: int = 2
+
+    @field_validator("llmobserve_admin_token", "llmobserve_secret_key")
+    @classmethod
+    def _strong(cls, value: str | None, info) -> str | None:  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return _refuse_weak(info.field_name.upper(), value)
+
+    @field_validator("clerk_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith("whsec_"):
+            raise ValueError("CLERK_WEBHOOK_SECRET must be the Clerk signing secret, starting with whsec_")
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.llmobserve_db).resolve().parent
+
+    def admin_token(self) -> str:
+        return self.llmobserve_admin_token or load_or_create_secret(self.data_dir / "admin_token")
+
+    def secret_key(self) -> str:
+        return self.llmobserve_secret_key or load_or_create_secret(self.data_dir / "secret_key")
+
+
+settings = Settings()

@@ -1,0 +1,103 @@
+"""Request dependencies: the store, and who is calling (DESIGN §3)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+
+from api.accounts import KEY_PREFIX, Accounts
+from api.store import Database, users
+from api.store.db import utc_naive
+from api.store.filters import EventFilters
+
+BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_accounts(request: Request) -> Accounts:
+    return request.app.state.accounts
+
+
+StoreDep = Annotated[Database, Depends(get_db)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing Authorization header (Bearer llmo_… key)", BEARER)
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization header must be 'Bearer <token>'", BEARER)
+    return token.strip()
+
+
+def _is_admin(request: Request, token: str) -> bool:
+    return hmac.compare_digest(token.encode(), request.app.state.admin_token.encode())
+
+
+@dataclass(frozen=True)
+class Tenant:
+    user_id: str
+    via: str  # "key" or "admin"
+
+
+def get_tenant(
+    request: Request,
+    accounts: AccountsDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_llmobserve_user: Annotated[str | None, Header()] = None,
+) -> Tenant:
+    """An `llmo_` key acts for its owner; the admin token acts for the user named in X-LLMObserve-User."""
+    token = _bearer(authorization)
+    if token.startswith(KEY_PREFIX):
+        owner = accounts.authenticate(token)
+        if owner is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API key is unknown or revoked", BEARER)
+        if x_llmobserve_user and x_llmobserve_user != owner.user_id:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "an API key can only act for its own user")
+        return Tenant(owner.user_id, "key")
+    if not _is_admin(request, token):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", BEARER)
+    if not x_llmobserve_user:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            "the admin token needs an X-LLMObserve-User header naming the user to act for")
+    user = users.get_user(request.app.state.db, user_id=x_llmobserve_user)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {x_llmobserve_user} not found")
+    return Tenant(user["id"], "admin")
+
+
+TenantDep = Annotated[Tenant, Depends(get_tenant)]
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Operator endpoints: the admin token alone."""
+    if not _is_admin(request, _bearer(authorization)):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs the admin token", BEARER)
+
+
+AdminDep = Depends(require_admin)
+
+
+def get_filters(
+    start: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    end: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    provider: Annotated[str | None, Query(max_length=64)] = None,
+    model: Annotated[str | None, Query(max_length=256)] = None,
+    customer_id: Annotated[str | None, Query(max_length=256)] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(ok|error|incomplete)$")] = None,
+) -> EventFilters:
+    if start and end and utc_naive(end) <= utc_naive(start):
+        raise HTTPException(422, "end must be after start")
+    return EventFilters(start=utc_naive(start) if start else None, end=utc_naive(end) if end else None,
+                        provider=provider, model=model, customer_id=customer_id, status=status_)
+
+
+FiltersDep = Annotated[EventFilters, Depends(get_filters)]

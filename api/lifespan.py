@@ -1,0 +1,54 @@
+"""Start-up and shut-down: open the database, load secrets and keys, save key last-use periodically."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api.accounts import Accounts
+from api.config import settings
+from api.store import Database
+
+log = logging.getLogger("llmobserve.api")
+LAST_USED_SAVE_SECONDS = 10
+
+
+async def _save_last_used_forever(accounts: Accounts) -> None:
+    while True:
+        await asyncio.sleep(LAST_USED_SAVE_SECONDS)
+        try:
+            await asyncio.to_thread(accounts.save_last_used)
+        except Exception:  # noqa: BLE001 - a missed save only delays last_used_at
+            log.exception("could not save key last-use times")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    if settings.database_url:
+        raise RuntimeError("DATABASE_URL is reserved for the PostgreSQL backend, which is not built yet; "
+                           "unset it to use the embedded DuckDB file (LLMOBSERVE_DB)")
+    db = Database(settings.llmobserve_db, memory_limit=settings.duckdb_memory_limit,
+                  threads=settings.duckdb_threads, commit_interval_ms=settings.commit_interval_ms)
+    app.state.db = db
+    app.state.admin_token = settings.admin_token()
+    app.state.accounts = accounts = Accounts(db, settings.secret_key())
+    where = "the environment" if settings.llmobserve_admin_token else f"{settings.data_dir / 'admin_token'}"
+    log.info("database: %s", db.path)
+    log.info("admin token: read from %s (never logged)", where)
+    if not settings.clerk_webhook_secret:
+        log.warning("CLERK_WEBHOOK_SECRET is not set: POST /webhooks/clerk refuses every delivery")
+    log.info("create a first user: curl -X POST localhost:8000/admin/users -H \"Authorization: Bearer "
+             "$(cat %s)\" -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'",
+             settings.data_dir / "admin_token")
+    saver = asyncio.create_task(_save_last_used_forever(accounts))
+    try:
+        yield
+    finally:
+        saver.cancel()
+        accounts.save_last_used()
+        db.close()

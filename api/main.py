@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import __version__
+from api.config import settings
+from api.lifespan import lifespan
+from api.middleware import BodyLimitMiddleware
+from api.routes import admin, analytics, dashboard_auth, events, health, keys, me, runs
+
+app = FastAPI(
+    title="llmobserve API",
+    version=__version__,
+    description="LLM cost observability: ingest usage events, price them, and read costs per customer.",
+    lifespan=lifespan,
+)
+app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+for module in (health, events, analytics, runs, keys, me, admin, dashboard_auth):
+    app.include_router(module.router)

@@ -1,0 +1,124 @@
+"""Prices usage with genai-prices, at each event's own timestamp and service tier.
+
+`calc_price` costs ~80 µs, too slow for every event at ingest rates, so unit prices are resolved once
+per (provider, model, 15-minute slot, service tier) and applied to whole batches as integer
+pico-dollars (1e-12 USD): exact for every price with up to six decimals per million tokens. Models whose
+price has tiers (a different rate above N input tokens) are priced exactly per event above the first
+threshold. Pure functions: no FastAPI or DuckDB here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+import genai_prices
+from genai_prices import Usage, calc_price
+from genai_prices.types import TieredPrices
+
+PRICING_SOURCE = "genai-prices"
+PRICING_VERSION = genai_prices.__version__
+PICO = Decimal(10) ** 12
+SLOT_SECONDS = 15 * 60  # fine enough for time-of-day prices (e.g. off-peak windows starting on the half hour)
+
+# Our provider labels that genai-prices names differently.
+PROVIDER_IDS = {"azure": "azure", "together": "together", "fireworks": "fireworks", "gemini": "google"}
+
+
+@dataclass(frozen=True)
+class UnitPrices:
+    """Pico-dollars per token for each bucket, plus where linear pricing stops holding."""
+
+    input: int
+    cache_read: int
+    cache_write: int
+    output: int
+    model_ref: str
+    tier_threshold: int | None  # above this many input tokens, price the event exactly
+
+
+@dataclass(frozen=True)
+class Priced:
+    cost_pico: int | None
+    status: str  # priced | unpriced | client | custom
+    source: str | None
+    version: str | None
+
+
+UNPRICED = Priced(None, "unpriced", None, None)
+FREE = Priced(0, "priced", PRICING_SOURCE, PRICING_VERSION)
+
+
+def _usage(input_tokens: int, cached: int, cache_write: int, output: int) -> Usage:
+    return Usage(input_tokens=input_tokens, cache_read_tokens=cached, cache_write_tokens=cache_write,
+                 output_tokens=output)
+
+
+def _calc(provider: str, model: str, when: datetime, tier: str | None, usage: Usage):  # type: ignore[no-untyped-def]
+    context = {"service_tier": tier} if tier else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return calc_price(usage, model, provider_id=PROVIDER_IDS.get(provider, provider),
+                          genai_request_timestamp=when, price_context=context)
+
+
+def _to_pico(value: Decimal) -> int:
+    return int((value * PICO).to_integral_value())
+
+
+@lru_cache(maxsize=65_536)
+def unit_prices(provider: str, model: str, slot: int, tier: str | None) -> UnitPrices | None:
+    """Unit prices for one slot, or None when genai-prices knows no price for this model."""
+    when = datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
+    try:
+        one = _calc(provider, model, when, tier, _usage(1, 0, 0, 0))
+    except LookupError:
+        return None
+    read = _calc(provider, model, when, tier, _usage(1, 1, 0, 0)).total_price
+    write = _calc(provider, model, when, tier, _usage(1, 0, 1, 0)).total_price
+    output = _calc(provider, model, when, tier, _usage(0, 0, 0, 1)).total_price
+    thresholds = [t.start for p in one.model_price.__dict__.values() if isinstance(p, TieredPrices) for t in p.tiers]
+    return UnitPrices(
+        input=_to_pico(one.total_price), cache_read=_to_pico(read), cache_write=_to_pico(write),
+        output=_to_pico(output), model_ref=one.model.id, tier_threshold=min(thresholds) if thresholds else None,
+    )
+
+
+def price_event(*, provider: str, model: str, timestamp: datetime, service_tier: str | None,
+                input_tokens: int, cached_input_tokens: int, cache_write_tokens: int, output_tokens: int) -> Priced:
+    """Cost of one call. No tokens → exactly $0, whatever the model; unknown model → unpriced."""
+    if input_tokens == 0 and output_tokens == 0:
+        return FREE
+    slot = int(timestamp.replace(tzinfo=UTC).timestamp()) // SLOT_SECONDS if timestamp.tzinfo is None \
+        else int(timestamp.timestamp()) // SLOT_SECONDS
+    prices = unit_prices(provider, model, slot, service_tier)
+    if prices is None and service_tier:
+        prices = unit_prices(provider, model, slot, None)
+    if prices is None:
+        return UNPRICED
+    if prices.tier_threshold is not None and input_tokens > prices.tier_threshold:
+        when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+        exact = _calc(provider, model, when, service_tier,
+                      _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens))
+        return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, PRICING_VERSION)
+    uncached = input_tokens - cached_input_tokens - cache_write_tokens
+    cost = (uncached * prices.input + cached_input_tokens * prices.cache_read
+            + cache_write_tokens * prices.cache_write + output_tokens * prices.output)
+    return Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION)
+
+
+def client_price(cost_usd: Decimal) -> Priced:
+    """The client sent its own cost (e.g. a negotiated price): keep it, and say so."""
+    return Priced(_to_pico(cost_usd), "client", "client", None)
+
+
+def reference_cost(*, provider: str, model: str, timestamp: datetime, service_tier: str | None = None,
+                   input_tokens: int, cached_input_tokens: int = 0, cache_write_tokens: int = 0,
+                   output_tokens: int = 0) -> Decimal:
+    """genai-prices' own answer for one call, for checking the fast path against."""
+    when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+    return _calc(provider, model, when, service_tier,
+                 _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens)).total_price

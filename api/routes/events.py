@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.config import settings
+from api.deps import FiltersDep, StoreDep, TenantDep
+from api.ingest import EnvelopeError, parse_envelope, to_rows, validate_events
+from api.models import EventsAccepted, Message
+from api.store import events
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def _prepare(tenant_id: str, body: bytes) -> tuple[pa.Table | None, int, list]:
+    raw = parse_envelope(body, max_events=settings.max_events_per_batch)
+    good, rejected = validate_events(raw)
+    rows = to_rows(tenant_id, [event for _, event in good]) if good else None
+    return rows, len(raw), rejected
+
+
+@router.post(
+    "",
+    response_model=EventsAccepted,
+    responses={400: {"model": Message}, 401: {"model": Message}, 413: {"model": Message},
+               422: {"model": EventsAccepted}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["events"],
+        "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"}}}}}}}},
+)
+async def create_events(request: Request, tenant: TenantDep, db: StoreDep):  # type: ignore[no-untyped-def]
+    """Store a batch of usage events; answers after they are committed to disk."""
+    body = await request.body()
+    try:
+        rows, total, rejected = await run_in_threadpool(_prepare, tenant.user_id, body)
+    except EnvelopeError as exc:
+        raise HTTPException(400, str(exc)) from None
+    accepted = duplicates = 0
+    if rows is not None:
+        accepted, duplicates = await asyncio.wrap_future(events.insert_events(db, batch=rows))
+    answer = EventsAccepted(accepted=accepted, duplicates=duplicates, rejected=rejected)
+    if total and len(rejected) == total:
+        return JSONResponse(answer.model_dump(), status_code=422)
+    return answer
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}, ARROW_STREAM: {}}}})
+def export_events(
+    tenant: TenantDep, db: StoreDep, filters: FiltersDep,
+    format: Annotated[Literal["csv", "arrow"], Query()] = "csv",
+    limit: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+) -> Response:
+    """The tenant's events, as CSV or as an Arrow IPC stream (for pandas/polars)."""
+    table = events.export_events(db, tenant_id=tenant.user_id, filters=filters, limit=limit)
+    sink = pa.BufferOutputStream()
+    if format == "arrow":
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+    pacsv.write_csv(table, sink)
+    return Response(sink.getvalue().to_pybytes(), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="llmobserve-events.csv"'})

@@ -1,0 +1,165 @@
+"""The DuckDB connection, schema migrations and the group-commit writer."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from api.store.migrations import MIGRATIONS
+
+log = logging.getLogger("llmobserve.store")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: every TIMESTAMP column holds UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def utc_naive(value: datetime) -> datetime:
+    """Any datetime as naive UTC; a naive one is taken to be UTC already."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class Database:
+    """One DuckDB file, opened once by the API process.
+
+    DuckDB connections are not safe to share between threads, so each thread reads through its own
+    cursor. Event inserts go through one writer thread that commits everything queued in the last few
+    milliseconds in a single transaction (group commit); a request is answered only after its commit.
+    """
+
+    def __init__(self, path: str, *, memory_limit: str = "512MB", threads: int = 2,
+                 commit_interval_ms: float = 3.0) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(path, config={"memory_limit": memory_limit, "threads": threads})
+        self._local = threading.local()
+        self._commit_interval = commit_interval_ms / 1000
+        self._jobs: queue.Queue[tuple[Callable[[duckdb.DuckDBPyConnection, list[Any]], list[Any]], Any, Future] | None] = queue.Queue()
+        self._migrate()
+        self._writer = threading.Thread(target=self._write_loop, name="llmobserve-writer", daemon=True)
+        self._writer.start()
+
+    # -- connections -------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own cursor onto the shared database."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def fetchall(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.cursor().execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def fetchdicts(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cur = self.cursor().execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def execute(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:
+        self.cursor().execute(sql, params).fetchall()
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.cursor())
+
+    # -- schema --------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, sql in MIGRATIONS:
+            if version in done:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            log.info("applied schema migration %d", version)
+
+    def ping(self) -> bool:
+        return self.fetchone("SELECT 1") == (1,)
+
+    # -- group commit --------------------------------------------------------------------------
+    def submit(self, writer: Callable[[duckdb.DuckDBPyConnection, list[Any]], list[Any]], item: Any) -> Future:
+        """Queue `item` for `writer(cursor, items)`, which runs inside one transaction with every
+        other item queued for the same writer; the future resolves after the commit."""
+        future: Future = Future()
+        self._jobs.put((writer, item, future))
+        return future
+
+    def _write_loop(self) -> None:
+        cur = self._con.cursor()
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            # Let concurrent requests join this commit: one fsync serves all of them.
+            deadline = time.monotonic() + self._commit_interval
+            batch = [first]
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    job = self._jobs.get(timeout=max(remaining, 0)) if remaining > 0 else self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(job)
+            by_writer: dict[Callable, list[tuple[Any, Future]]] = {}
+            for writer, item, future in batch:
+                by_writer.setdefault(writer, []).append((item, future))
+            for writer, jobs in by_writer.items():
+                self._run_group(cur, writer, jobs)
+
+    @staticmethod
+    def _run_group(cur: duckdb.DuckDBPyConnection, writer: Callable, jobs: list[tuple[Any, Future]]) -> None:
+        try:
+            cur.execute("BEGIN")
+            results = writer(cur, [item for item, _ in jobs])
+            cur.execute("COMMIT")
+        except Exception as exc:  # the whole group failed: tell every waiting request
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            log.exception("group commit failed")
+            for _, future in jobs:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(jobs, results):
+            future.set_result(result)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._writer.join(timeout=5)
+        self._con.close()
+
+
+class _Transaction:
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.cur = cur
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self.cur.execute("BEGIN")
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        self.cur.execute("ROLLBACK" if exc_type else "COMMIT")

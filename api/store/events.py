@@ -1,0 +1,98 @@
+"""Event writes (group-committed, de-duplicated) and raw exports."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from api.store.db import Database
+from api.store.filters import EventFilters, where_clause
+
+EXPORT_COLUMNS = (
+    "CAST(id AS VARCHAR) AS id, timestamp, provider, model, operation, customer_id, run_id, run_name, "
+    "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, "
+    "time_to_first_token_ms, stream, status, error_type, http_status, service_tier, tags, sdk_version, "
+    "cost_usd, pricing_status, pricing_source, pricing_version, received_at"
+)
+
+
+def insert_events(db: Database, *, batch: pa.Table) -> Future:
+    """Queue one request's events; the future gives (accepted, duplicates) once they are committed.
+
+    `batch` has the events table's columns (tenant_id included) with `cost_pico` in place of `cost_usd`.
+    """
+    return db.submit(_write_batches, batch)
+
+
+def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table]) -> list[tuple[int, int]]:
+    """Insert every queued request's events in one statement, skipping ids already stored.
+
+    Ids are checked only against stored events in the batch's own time range: a re-sent event keeps its
+    timestamp, and DuckDB's min/max zone maps make that range check cheap even on 10M rows.
+    """
+    combined = pa.concat_tables(batches)
+    sizes = [b.num_rows for b in batches]
+    combined = combined.append_column("row_no", pa.array(range(combined.num_rows), pa.int64()))
+    lo, hi = pc.min(combined["timestamp"]).as_py(), pc.max(combined["timestamp"]).as_py()
+    cur.register("pending", combined)
+    try:
+        stored = {row[0] for row in cur.execute(
+            """
+            SELECT p.row_no FROM pending p
+            WHERE EXISTS (SELECT 1 FROM events e
+                          WHERE e.timestamp BETWEEN ? AND ? AND e.id = p.id::UUID AND e.tenant_id = p.tenant_id)
+            """, [lo, hi]).fetchall()}
+        seen: set[tuple[str, str]] = set()
+        keep = []
+        ids, tenants = combined["id"].to_pylist(), combined["tenant_id"].to_pylist()
+        for row_no, key in enumerate(zip(tenants, ids)):
+            fresh = row_no not in stored and key not in seen
+            seen.add(key)
+            keep.append(fresh)
+        cur.register("pending_keep", pa.table({"row_no": pa.array(range(len(keep)), pa.int64()),
+                                               "keep": pa.array(keep, pa.bool_())}))
+        cur.execute(
+            """
+            INSERT INTO events BY NAME
+            SELECT p.* EXCLUDE (cost_pico, row_no),
+                   CAST(p.cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12)) AS cost_usd
+            FROM pending p JOIN pending_keep k USING (row_no) WHERE k.keep
+            """
+        ).fetchall()
+    finally:
+        cur.unregister("pending")
+        cur.unregister("pending_keep")
+    results, start = [], 0
+    for size in sizes:
+        accepted = sum(keep[start:start + size])
+        results.append((accepted, size - accepted))
+        start += size
+    return results
+
+
+def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None) -> pa.Table:
+    """The tenant's events as an Arrow table (no UUID objects: they are slow to convert)."""
+    where, params = where_clause(tenant_id, filters)
+    sql = f"SELECT {EXPORT_COLUMNS} FROM events WHERE {where} ORDER BY timestamp"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return db.cursor().execute(sql, params).to_arrow_table()
+
+
+def count_events(db: Database, *, tenant_id: str) -> int:
+    row = db.fetchone("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id])
+    return int(row[0]) if row else 0
+
+
+def purge_tenant_events(db: Database, *, tenant_id: str) -> int:
+    """Delete every event of one tenant (an operator's explicit purge)."""
+    cur = db.cursor()
+    count = cur.execute("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id]).fetchone()[0]
+    cur.execute("DELETE FROM events WHERE tenant_id = ?", [tenant_id]).fetchall()
+    return int(count)
+
+

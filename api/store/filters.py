@@ -1,0 +1,34 @@
+"""The read filters every analytics query shares, turned into one parameterised WHERE clause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    start: datetime | None = None
+    end: datetime | None = None
+    provider: str | None = None
+    model: str | None = None
+    customer_id: str | None = None
+    status: str | None = None
+
+
+def where_clause(tenant_id: str, filters: EventFilters, alias: str = "") -> tuple[str, list[object]]:
+    """Always scoped to one tenant: there is no way to build an unscoped query here."""
+    p = f"{alias}." if alias else ""
+    clauses, params = [f"{p}tenant_id = ?"], [tenant_id]
+    if filters.start is not None:
+        clauses.append(f"{p}timestamp >= ?")
+        params.append(filters.start)
+    if filters.end is not None:
+        clauses.append(f"{p}timestamp < ?")
+        params.append(filters.end)
+    for column in ("provider", "model", "customer_id", "status"):
+        value = getattr(filters, column)
+        if value is not None:
+            clauses.append(f"{p}{column} = ?")
+            params.append(value)
+    return " AND ".join(clauses), params

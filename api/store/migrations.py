@@ -1,0 +1,77 @@
+"""Versioned schema. Each entry runs once, in order, inside a transaction; never edit a shipped entry."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE users (
+            id VARCHAR PRIMARY KEY,
+            email VARCHAR,
+            first_name VARCHAR,
+            last_name VARCHAR,
+            user_type VARCHAR NOT NULL DEFAULT 'individual',
+            active BOOLEAN NOT NULL DEFAULT TRUE,
+            password_hash VARCHAR,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            first_failed_login_at TIMESTAMP,
+            locked_until TIMESTAMP,
+            source VARCHAR NOT NULL,
+            clerk_updated_at BIGINT,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            deactivated_at TIMESTAMP
+        );
+        CREATE TABLE api_keys (
+            id VARCHAR PRIMARY KEY,
+            user_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            prefix VARCHAR NOT NULL,
+            key_hash VARCHAR NOT NULL UNIQUE,
+            -- the initial key, encrypted with the server secret, until its single reveal
+            reveal_ciphertext VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            last_used_at TIMESTAMP,
+            revoked_at TIMESTAMP
+        );
+        CREATE TABLE webhook_deliveries (
+            svix_id VARCHAR PRIMARY KEY,
+            event_type VARCHAR NOT NULL,
+            received_at TIMESTAMP NOT NULL
+        );
+        -- No primary key on events: on 10M rows it costs ~46 bytes/row of RAM and slows inserts ~7x.
+        -- Re-sent ids are removed at insert time instead (see store/events.py).
+        CREATE TABLE events (
+            id UUID NOT NULL,
+            tenant_id VARCHAR NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            operation VARCHAR,
+            customer_id VARCHAR,
+            run_id VARCHAR NOT NULL,
+            run_name VARCHAR,
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_ms DOUBLE,
+            time_to_first_token_ms DOUBLE,
+            stream BOOLEAN NOT NULL,
+            status VARCHAR NOT NULL,
+            error_type VARCHAR,
+            http_status INTEGER,
+            service_tier VARCHAR,
+            tags VARCHAR,
+            sdk_version VARCHAR,
+            cost_usd DECIMAL(18, 12),
+            pricing_status VARCHAR NOT NULL,
+            pricing_source VARCHAR,
+            pricing_version VARCHAR,
+            received_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+]

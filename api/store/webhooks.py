@@ -1,0 +1,16 @@
+"""Processed webhook deliveries, so a retried Svix delivery (same svix-id) is handled once."""
+
+from __future__ import annotations
+
+import duckdb
+
+from api.store.db import utcnow
+
+
+def claim_delivery(cur: duckdb.DuckDBPyConnection, *, svix_id: str, event_type: str) -> bool:
+    """Record the delivery inside the caller's transaction; False when it was already processed."""
+    seen = cur.execute("SELECT 1 FROM webhook_deliveries WHERE svix_id = ?", [svix_id]).fetchone()
+    if seen:
+        return False
+    cur.execute("INSERT INTO webhook_deliveries VALUES (?, ?, ?)", [svix_id, event_type, utcnow()]).fetchall()
+    return True
