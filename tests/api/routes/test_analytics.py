@@ -1,0 +1,104 @@
+"""Read endpoints: summary, timeseries, breakdown, runs and export, with their filters."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from tests.factories import TestUser, make_event, post_events
+from tests.server import ApiServer
+
+DAY1, DAY2 = "2026-10-01T09:30:00+00:00", "2026-10-02T18:00:00+00:00"
+
+
+@pytest.fixture
+def seeded(api: ApiServer, user: TestUser) -> TestUser:
+    post_events(api, user, [
+        make_event(timestamp=DAY1, provider="openai", model="gpt-4o-mini-2024-07-18", customer_id="acme",
+                   run_id="r1", run_name="summarise-ticket", latency_ms=100.0),
+        make_event(timestamp=DAY1, provider="openai", model="gpt-4o-mini-2024-07-18", customer_id="acme",
+                   run_id="r1", run_name="summarise-ticket", latency_ms=300.0, status="error", http_status=500,
+                   input_tokens=0, output_tokens=0),
+        make_event(timestamp=DAY2, provider="anthropic", model="claude-3-5-haiku-20241022", customer_id="globex",
+                   input_tokens=2000, output_tokens=500, latency_ms=900.0),
+        make_event(timestamp=DAY2, provider="openai", model="mystery-model", customer_id="globex"),
+    ])
+    return user
+
+
+def get(api: ApiServer, user: TestUser, path: str, **params: str) -> dict:
+    answer = httpx.get(f"{api.url}{path}", headers=user.headers, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_summary_counts_calls_tokens_errors_and_unpriced_apart(api: ApiServer, seeded: TestUser) -> None:
+    body = get(api, seeded, "/v1/analytics/summary")
+    assert body["calls"] == 4
+    assert body["input_tokens"] == 1000 + 2000 + 1000
+    assert body["error_calls"] == 1
+    assert (body["unpriced_calls"], body["unpriced_tokens"]) == (1, 1100)
+    by_model = get(api, seeded, "/v1/analytics/breakdown", by="model")["data"]
+    assert Decimal(body["total_cost_usd"]) == sum(Decimal(r["cost_usd"]) for r in by_model) > 0
+
+
+def test_filters_narrow_every_read(api: ApiServer, seeded: TestUser) -> None:
+    assert get(api, seeded, "/v1/analytics/summary", provider="anthropic")["calls"] == 1
+    assert get(api, seeded, "/v1/analytics/summary", customer_id="acme")["calls"] == 2
+    assert get(api, seeded, "/v1/analytics/summary", status="error")["calls"] == 1
+    assert get(api, seeded, "/v1/analytics/summary", start="2026-10-02T00:00:00Z")["calls"] == 2
+    assert get(api, seeded, "/v1/analytics/summary", end="2026-10-02T00:00:00Z")["calls"] == 2
+    assert get(api, seeded, "/v1/analytics/summary", model="mystery-model")["unpriced_calls"] == 1
+
+
+def test_timeseries_buckets_by_day_and_groups(api: ApiServer, seeded: TestUser) -> None:
+    points = get(api, seeded, "/v1/analytics/timeseries", interval="day", group_by="provider")["data"]
+    assert {(p["bucket"][:10], p["group"], p["calls"]) for p in points} == {
+        ("2026-10-01", "openai", 2), ("2026-10-02", "anthropic", 1), ("2026-10-02", "openai", 1)}
+    hourly = get(api, seeded, "/v1/analytics/timeseries", interval="hour")["data"]
+    assert [p["bucket"] for p in hourly] == ["2026-10-01T09:00:00", "2026-10-02T18:00:00"]
+
+
+def test_breakdown_has_latency_percentiles(api: ApiServer, seeded: TestUser) -> None:
+    rows = {r["key"]: r for r in get(api, seeded, "/v1/analytics/breakdown", by="customer_id")["data"]}
+    assert rows["acme"]["latency_p50_ms"] == pytest.approx(200.0)
+    assert rows["acme"]["latency_p95_ms"] == pytest.approx(290.0)
+    assert rows["acme"]["error_calls"] == 1
+
+
+def test_runs_group_calls_and_a_call_outside_a_run_is_its_own_run(api: ApiServer, seeded: TestUser) -> None:
+    runs = get(api, seeded, "/v1/runs")["data"]
+    assert len(runs) == 3
+    named = next(r for r in runs if r["run_id"] == "r1")
+    assert (named["run_name"], named["calls"], named["status"]) == ("summarise-ticket", 2, "error")
+    detail = get(api, seeded, "/v1/runs/r1")
+    assert [e["latency_ms"] for e in detail["events"]] == [100.0, 300.0]
+
+
+def test_an_unknown_run_answers_404_naming_the_id(api: ApiServer, seeded: TestUser) -> None:
+    answer = httpx.get(f"{api.url}/v1/runs/run-that-never-was", headers=seeded.headers)
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "run run-that-never-was not found"}
+
+
+def test_export_as_csv_and_arrow(api: ApiServer, seeded: TestUser) -> None:
+    csv = httpx.get(f"{api.url}/v1/events/export", headers=seeded.headers, params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert len(csv.text.strip().splitlines()) == 1 + 4
+    arrow = httpx.get(f"{api.url}/v1/events/export", headers=seeded.headers,
+                      params={"format": "arrow", "customer_id": "globex"})
+    table = pa.ipc.open_stream(io.BytesIO(arrow.content)).read_all()
+    assert table.num_rows == 2
+    assert set(table.column("customer_id").to_pylist()) == {"globex"}
+
+
+def test_bad_filters_are_422_not_500(api: ApiServer, seeded: TestUser) -> None:
+    for params in ({"start": "last tuesday"}, {"status": "meh"}, {"start": "2026-10-02", "end": "2026-10-01"}):
+        answer = httpx.get(f"{api.url}/v1/analytics/summary", headers=seeded.headers, params=params)
+        assert answer.status_code == 422, params
+    answer = httpx.get(f"{api.url}/v1/analytics/breakdown", headers=seeded.headers, params={"by": "tenant_id"})
+    assert answer.status_code == 422
