@@ -4,14 +4,17 @@ issuing, and the in-memory key cache that authenticates ingest without a databas
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import duckdb
 from cryptography.fernet import Fernet, InvalidToken
 
 from api.store import Database, keys, users
@@ -46,6 +49,15 @@ class KeyOwner:
     usable: bool
 
 
+@dataclass
+class Unit:
+    """One database transaction shared by several account changes, and what to do once it commits
+    (key-cache updates, log lines): a rolled-back change must leave no trace in memory either."""
+
+    cur: duckdb.DuckDBPyConnection
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
 class Accounts:
     """Owns key checks and user/key creation; `last_used_at` is kept in memory and saved periodically."""
 
@@ -74,40 +86,61 @@ class Accounts:
     def last_used(self, key_id: str) -> datetime | None:
         return self._last_used.get(key_id)
 
+    # -- transactions ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def unit_of_work(self, unit: Unit | None = None) -> Iterator[Unit]:
+        """A transaction for several changes (or the caller's, when `unit` is given); the after-commit
+        steps run only once it has committed."""
+        if unit is not None:
+            yield unit
+            return
+        with self.db.transaction() as cur:
+            unit = Unit(cur)
+            yield unit
+        for step in unit.after_commit:
+            step()
+
     # -- users ----------------------------------------------------------------------------------
     def create_user(self, *, email: str | None, first_name: str | None, last_name: str | None,
                     user_type: str = "individual", user_id: str | None = None, source: str = "admin",
-                    clerk_updated_at: int | None = None) -> tuple[dict[str, Any], str, str]:
+                    clerk_updated_at: int | None = None, unit: Unit | None = None) -> tuple[dict[str, Any], str, str]:
         """Create a user and its initial key. Returns (user, full key, key id); the key is also kept
         encrypted for its single reveal on the user's first visit to Settings."""
         user_id = user_id or new_user_id()
         api_key, prefix, key_hash = generate_key()
         key_id = "key_" + secrets.token_hex(8)
-        with self.db.transaction() as cur:
-            users.insert_user(cur, user_id=user_id, email=email, first_name=first_name, last_name=last_name,
+        with self.unit_of_work(unit) as work:
+            users.insert_user(work.cur, user_id=user_id, email=email, first_name=first_name, last_name=last_name,
                               user_type=user_type, source=source, clerk_updated_at=clerk_updated_at)
-            keys.insert_key(cur, key_id=key_id, user_id=user_id, name="default", prefix=prefix, key_hash=key_hash,
-                            reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
-        self._by_hash[key_hash] = KeyOwner(key_id, user_id, True)
-        user = users.get_user(self.db, user_id=user_id)
+            keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name="default", prefix=prefix,
+                            key_hash=key_hash, reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
+            user = users.get_user(work.cur, user_id=user_id)
+            work.after_commit.append(lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True)))
         assert user is not None
         return user, api_key, key_id
 
-    def deactivate_user(self, user_id: str) -> None:
+    def deactivate_user(self, user_id: str, *, unit: Unit | None = None) -> None:
         """Revoke every key at once and block login; events are kept until an operator purges them."""
-        with self.db.transaction() as cur:
-            users.deactivate_user(cur, user_id=user_id)
-            keys.revoke_all_keys(cur, user_id=user_id)
-        for owner in self._by_hash.values():
-            if owner.user_id == user_id:
-                owner.usable = False
+        def forget_keys() -> None:
+            for owner in list(self._by_hash.values()):  # a snapshot: other threads may add keys meanwhile
+                if owner.user_id == user_id:
+                    owner.usable = False
 
-    def relink(self, old_id: str, new_id: str) -> None:
-        with self.db.transaction() as cur:
-            users.relink_user_id(cur, old_id=old_id, new_id=new_id)
-        for owner in self._by_hash.values():
-            if owner.user_id == old_id:
-                owner.user_id = new_id
+        with self.unit_of_work(unit) as work:
+            users.deactivate_user(work.cur, user_id=user_id)
+            keys.revoke_all_keys(work.cur, user_id=user_id)
+            work.after_commit.append(forget_keys)
+
+    def relink(self, old_id: str, new_id: str, *, unit: Unit | None = None) -> None:
+        """Give an existing user (its keys and events) a new id: an operator-created user signs up in Clerk."""
+        def move_keys() -> None:
+            for owner in list(self._by_hash.values()):
+                if owner.user_id == old_id:
+                    owner.user_id = new_id
+
+        with self.unit_of_work(unit) as work:
+            users.relink_user_id(work.cur, old_id=old_id, new_id=new_id)
+            work.after_commit.append(move_keys)
 
     # -- keys -----------------------------------------------------------------------------------
     def issue_key(self, *, user_id: str, name: str) -> tuple[str, dict[str, Any]]:
@@ -121,7 +154,7 @@ class Accounts:
 
     def revoke_key(self, *, user_id: str, key_id: str) -> None:
         keys.revoke_key(self.db, user_id=user_id, key_id=key_id)
-        for owner in self._by_hash.values():
+        for owner in list(self._by_hash.values()):  # a snapshot: other threads may add keys meanwhile
             if owner.key_id == key_id:
                 owner.usable = False
 

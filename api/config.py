@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -65,10 +67,17 @@ class Settings(BaseSettings):
     @field_validator("clerk_webhook_secret")
     @classmethod
     def _whsec(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
         if not value:
-            return None
+            return None  # unset or empty: the webhook endpoint refuses every delivery, the rest works
         if not value.startswith("whsec_"):
             raise ValueError("CLERK_WEBHOOK_SECRET must be the Clerk signing secret, starting with whsec_")
+        try:  # decoded the way svix decodes it; Clerk's secrets carry 24 random bytes
+            key = base64.b64decode(value.removeprefix("whsec_") + "==")
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) < 16:
+            raise ValueError("CLERK_WEBHOOK_SECRET is not a Clerk signing secret (whsec_ then base64 of >= 16 bytes)")
         return value
 
     @property

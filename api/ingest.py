@@ -1,101 +1,133 @@
 """Turns a posted batch into validated, priced rows: per-event errors by index and field, and one
-Arrow table for the store (columnar, so the insert is one statement)."""
+Arrow table for the store (columnar, so the insert is one statement).
+
+The happy path validates the whole body in one pydantic-core pass straight from bytes and builds each
+column with one list comprehension; only a batch with errors takes the slower per-event path.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
-from api.models import EventIn, RejectedEvent
-from api.pricing import client_price, price_event
-from api.store.db import utc_naive, utcnow
+from api.models import EventIn, EventsIn, RejectedEvent
+from api.pricing import SLOT_SECONDS, Priced, price_batch
+from api.store.db import utcnow
 
-_events_adapter = TypeAdapter(list[EventIn])
+_batch = TypeAdapter(EventsIn)
+_event = TypeAdapter(EventIn)
 
-STRING_COLUMNS = ("provider", "model", "operation", "customer_id", "run_id", "run_name", "status", "error_type",
+STRING_COLUMNS = ("provider", "model", "operation", "customer_id", "run_name", "status", "error_type",
                   "service_tier", "sdk_version")
 INT_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
+FRIENDLIER = {"string_pattern_mismatch": "must be a UUID (the client-made idempotency key)"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EnvelopeError(ValueError):
     """The request as a whole is unusable (not JSON, no `events` list, too many events)."""
 
 
-def parse_envelope(body: bytes, *, max_events: int) -> list[Any]:
+def _parse_envelope(body: bytes) -> list[Any]:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EnvelopeError(f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or "events" not in payload:
         raise EnvelopeError('body must be a JSON object of the form {"events": [ ... ]}')
-    events = payload["events"]
-    if not isinstance(events, list):
-        raise EnvelopeError(f'"events" must be a list, got {type(events).__name__}')
-    if len(events) > max_events:
-        raise EnvelopeError(f"too many events in one batch: {len(events)} (at most {max_events}); split the batch")
-    return events
+    if not isinstance(payload["events"], list):
+        raise EnvelopeError(f'"events" must be a list, got {type(payload["events"]).__name__}')
+    return payload["events"]
 
 
-def _rejection(index: int, error: dict[str, Any]) -> RejectedEvent:
-    loc = [str(part) for part in error.get("loc", ())[1:]]
-    return RejectedEvent(index=index, field=".".join(loc) or None, reason=error.get("msg", "invalid"))
+def _rejection(index: int, error: dict[str, Any], depth: int) -> RejectedEvent:
+    loc = [str(part) for part in error.get("loc", ())[depth:]]
+    reason = FRIENDLIER.get(error.get("type", ""), error.get("msg", "invalid"))
+    return RejectedEvent(index=index, field=".".join(loc) or None, reason=reason)
 
 
-def validate_events(raw: list[Any]) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
-    """Validate the whole list in one pass; on errors, keep every event that had none."""
+def _cross_field_error(event: EventIn) -> str | None:
+    if event.get("cached_input_tokens", 0) + event.get("cache_write_tokens", 0) > event.get("input_tokens", 0):
+        return ("cached_input_tokens + cache_write_tokens exceed input_tokens "
+                "(input_tokens is the total, cached included)")
+    if event.get("reasoning_tokens", 0) > event.get("output_tokens", 0):
+        return "reasoning_tokens exceed output_tokens (output_tokens includes reasoning)"
+    return None
+
+
+def validate_batch(body: bytes, *, max_events: int) -> tuple[list[EventIn], int, list[RejectedEvent]]:
+    """(good events, how many were sent, rejections by index). Raises EnvelopeError for a bad envelope."""
     try:
-        return list(enumerate(_events_adapter.validate_python(raw))), []
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-    rejected: dict[int, RejectedEvent] = {}
-    for error in errors:
-        index = error["loc"][0] if error.get("loc") else -1
-        if isinstance(index, int) and index not in rejected:
-            rejected[index] = _rejection(index, error)
-    good = [(i, EventIn.model_validate(raw[i])) for i in range(len(raw)) if i not in rejected]
-    return good, sorted(rejected.values(), key=lambda r: r.index)
+        candidates = list(enumerate(_batch.validate_json(body)["events"]))
+        total = len(candidates)
+        rejected: list[RejectedEvent] = []
+    except ValidationError:
+        raw = _parse_envelope(body)
+        total, candidates, rejected = len(raw), [], []
+        for index, item in enumerate(raw[:max_events + 1]):
+            try:
+                candidates.append((index, _event.validate_python(item)))
+            except ValidationError as exc:
+                rejected.append(_rejection(index, exc.errors(include_url=False)[0], depth=0))
+    if total > max_events:
+        raise EnvelopeError(f"too many events in one batch: {total} (at most {max_events}); split the batch")
+    good = []
+    for index, event in candidates:
+        problem = _cross_field_error(event)
+        if problem:
+            rejected.append(RejectedEvent(index=index, field=None, reason=problem))
+        else:
+            good.append(event)
+    return good, total, sorted(rejected, key=lambda r: r.index)
+
+
+def _epoch_us(value: datetime) -> int:
+    if value.tzinfo is None:  # no offset given: the contract says UTC
+        value = value.replace(tzinfo=UTC)
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _prices(events: list[EventIn], epoch_us: list[int]) -> list[Priced]:
+    slot_us = SLOT_SECONDS * 1_000_000
+    return price_batch([
+        (e["provider"], e["model"], micros // slot_us, e.get("service_tier"), e.get("input_tokens", 0),
+         e.get("cached_input_tokens", 0), e.get("cache_write_tokens", 0), e.get("output_tokens", 0),
+         e.get("cost_usd"))
+        for e, micros in zip(events, epoch_us)])
 
 
 def to_rows(tenant_id: str, events: list[EventIn]) -> pa.Table:
     """Price each event and lay the batch out as the events table's columns (`cost_pico` for cost)."""
-    received = utcnow()
-    timestamps = [utc_naive(e.timestamp) for e in events]
-    ids, run_ids, costs, statuses, sources, versions = [], [], [], [], [], []
-    for event, ts in zip(events, timestamps):
-        ids.append(event.id)
-        run_ids.append(event.run_id or event.id)  # a call outside any run is a run of its own
-        if event.cost_usd is not None:
-            priced = client_price(event.cost_usd)
-        else:
-            priced = price_event(provider=event.provider, model=event.model, timestamp=ts,
-                                 service_tier=event.service_tier, input_tokens=event.input_tokens,
-                                 cached_input_tokens=event.cached_input_tokens,
-                                 cache_write_tokens=event.cache_write_tokens, output_tokens=event.output_tokens)
-        costs.append(priced.cost_pico)
-        statuses.append(priced.status)
-        sources.append(priced.source)
-        versions.append(priced.version)
+    n = len(events)
+    epoch_us = [_epoch_us(e["timestamp"]) for e in events]
+    priced = _prices(events, epoch_us)
+    ids = [e["id"].lower() for e in events]
     columns: dict[str, pa.Array] = {
         "id": pa.array(ids, pa.string()),
-        "tenant_id": pa.array([tenant_id] * len(events), pa.string()),
-        "timestamp": pa.array(timestamps, pa.timestamp("us")),
+        "tenant_id": pa.array([tenant_id] * n, pa.string()),
+        "timestamp": pa.array(epoch_us, pa.int64()).cast(pa.timestamp("us")),
+        # a call made outside any run is a run of its own
+        "run_id": pa.array([e.get("run_id") or i for e, i in zip(events, ids)], pa.string()),
     }
     for name in STRING_COLUMNS:
-        columns[name] = pa.array([getattr(e, name) for e in events], pa.string())
-    columns["run_id"] = pa.array(run_ids, pa.string())
+        columns[name] = pa.array([e.get(name) for e in events], pa.string())
     for name in INT_COLUMNS:
-        columns[name] = pa.array([getattr(e, name) for e in events], pa.int64())
-    columns["latency_ms"] = pa.array([e.latency_ms for e in events], pa.float64())
-    columns["time_to_first_token_ms"] = pa.array([e.time_to_first_token_ms for e in events], pa.float64())
-    columns["stream"] = pa.array([e.stream for e in events], pa.bool_())
-    columns["http_status"] = pa.array([e.http_status for e in events], pa.int32())
-    columns["tags"] = pa.array([json.dumps(e.tags, sort_keys=True) if e.tags else None for e in events], pa.string())
-    columns["cost_pico"] = pa.array(costs, pa.int64())
-    columns["pricing_status"] = pa.array(statuses, pa.string())
-    columns["pricing_source"] = pa.array(sources, pa.string())
-    columns["pricing_version"] = pa.array(versions, pa.string())
-    columns["received_at"] = pa.array([received] * len(events), pa.timestamp("us"))
+        columns[name] = pa.array([e.get(name, 0) for e in events], pa.int64())
+    columns["latency_ms"] = pa.array([e.get("latency_ms") for e in events], pa.float64())
+    columns["time_to_first_token_ms"] = pa.array([e.get("time_to_first_token_ms") for e in events], pa.float64())
+    columns["stream"] = pa.array([e.get("stream", False) for e in events], pa.bool_())
+    columns["status"] = pa.array([e.get("status") or "ok" for e in events], pa.string())
+    columns["http_status"] = pa.array([e.get("http_status") for e in events], pa.int32())
+    columns["tags"] = pa.array([json.dumps(t, sort_keys=True) if (t := e.get("tags")) else None for e in events],
+                               pa.string())
+    columns["cost_pico"] = pa.array([p.cost_pico for p in priced], pa.int64())
+    columns["pricing_status"] = pa.array([p.status for p in priced], pa.string())
+    columns["pricing_source"] = pa.array([p.source for p in priced], pa.string())
+    columns["pricing_version"] = pa.array([p.version for p in priced], pa.string())
+    columns["received_at"] = pa.array([utcnow()] * n, pa.timestamp("us"))
     return pa.table(columns)

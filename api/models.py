@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictFloat, StrictInt,
-                      StrictStr, model_validator)
+from pydantic import BaseModel, Field, PlainSerializer, StrictBool, StrictFloat, StrictInt, StrictStr
+from typing_extensions import Required, TypedDict
 
 Tokens = Annotated[StrictInt, Field(ge=0, le=10**12)]
 Millis = Annotated[StrictInt | StrictFloat, Field(ge=0)]
@@ -17,53 +16,43 @@ ShortStr = Annotated[StrictStr, Field(max_length=256)]
 Usd = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
 
 
-def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError("must be a UUID (the client-made idempotency key)") from None
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 
-EventId = Annotated[StrictStr, Field(max_length=64), AfterValidator(_uuid)]
+class EventIn(TypedDict, total=False):
+    """One call the user's code made, as the SDK records it (DESIGN §5).
+
+    A TypedDict, not a model: the batch is validated in one pass of pydantic-core with no object per
+    event, which keeps ingest near 5 µs per event. Cross-field rules are checked in api/ingest.py.
+    """
+
+    id: Required[Annotated[StrictStr, Field(pattern=UUID_PATTERN, description="client-made UUID, the idempotency key")]]
+    timestamp: Required[Annotated[datetime, Field(description="call start, ISO 8601 (UTC if no offset)")]]
+    provider: Required[Annotated[StrictStr, Field(min_length=1, max_length=64)]]
+    model: Required[Annotated[StrictStr, Field(min_length=1, max_length=256, description="as the provider answered")]]
+    operation: ShortStr | None
+    customer_id: ShortStr | None
+    run_id: ShortStr | None
+    run_name: ShortStr | None
+    input_tokens: Annotated[Tokens, Field(description="total input, cached included")]
+    cached_input_tokens: Tokens
+    cache_write_tokens: Tokens
+    output_tokens: Annotated[Tokens, Field(description="total output, reasoning included")]
+    reasoning_tokens: Tokens
+    latency_ms: Millis | None
+    time_to_first_token_ms: Millis | None
+    stream: StrictBool
+    status: Literal["ok", "error", "incomplete"]
+    error_type: ShortStr | None
+    http_status: Annotated[StrictInt, Field(ge=100, le=599)] | None
+    service_tier: ShortStr | None
+    tags: dict[ShortStr, ShortStr] | None
+    sdk_version: ShortStr | None
+    cost_usd: Annotated[Decimal, Field(ge=0, le=10**6, description="the client's own price; overrides ours")] | None
 
 
-class EventIn(BaseModel):
-    """One call the user's code made, as the SDK records it (DESIGN §5)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: EventId
-    timestamp: datetime
-    provider: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    operation: ShortStr | None = None
-    customer_id: ShortStr | None = None
-    run_id: ShortStr | None = None
-    run_name: ShortStr | None = None
-    input_tokens: Tokens = 0
-    cached_input_tokens: Tokens = 0
-    cache_write_tokens: Tokens = 0
-    output_tokens: Tokens = 0
-    reasoning_tokens: Tokens = 0
-    latency_ms: Millis | None = None
-    time_to_first_token_ms: Millis | None = None
-    stream: StrictBool = False
-    status: Literal["ok", "error", "incomplete"] = "ok"
-    error_type: ShortStr | None = None
-    http_status: Annotated[StrictInt, Field(ge=100, le=599)] | None = None
-    service_tier: ShortStr | None = None
-    tags: dict[ShortStr, ShortStr] | None = None
-    sdk_version: ShortStr | None = None
-    cost_usd: Annotated[Decimal, Field(ge=0, le=10**6)] | None = None  # the client's own price, if any
-
-    @model_validator(mode="after")
-    def _buckets_fit(self) -> EventIn:
-        if self.cached_input_tokens + self.cache_write_tokens > self.input_tokens:
-            raise ValueError("cached_input_tokens + cache_write_tokens exceed input_tokens "
-                             "(input_tokens is the total, cached included)")
-        if self.reasoning_tokens > self.output_tokens:
-            raise ValueError("reasoning_tokens exceed output_tokens (output_tokens includes reasoning)")
-        return self
+class EventsIn(TypedDict):
+    events: list[EventIn]
 
 
 class RejectedEvent(BaseModel):
@@ -138,6 +127,15 @@ class InitialKeyReveal(BaseModel):
     api_key: str | None = Field(description="The initial key on the first call; null once it has been shown.")
     prefix: str | None
     already_revealed: bool
+
+
+class ClerkEventResult(BaseModel):
+    """What a Clerk webhook delivery did; every variant is a 2xx, so Svix stops retrying."""
+
+    status: Literal["created", "linked", "updated", "deactivated", "duplicate", "stale", "ignored"]
+    event_type: str
+    user_id: str | None = None
+    detail: str
 
 
 # -- dashboard login --------------------------------------------------------------------------------

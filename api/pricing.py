@@ -87,20 +87,22 @@ def unit_prices(provider: str, model: str, slot: int, tier: str | None) -> UnitP
     )
 
 
-def price_event(*, provider: str, model: str, timestamp: datetime, service_tier: str | None,
-                input_tokens: int, cached_input_tokens: int, cache_write_tokens: int, output_tokens: int) -> Priced:
-    """Cost of one call. No tokens → exactly $0, whatever the model; unknown model → unpriced."""
+def slot_of(timestamp: datetime) -> int:
+    when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+    return int(when.timestamp()) // SLOT_SECONDS
+
+
+def price_event(*, provider: str, model: str, slot: int, service_tier: str | None, input_tokens: int,
+                cached_input_tokens: int, cache_write_tokens: int, output_tokens: int) -> Priced:
+    """Cost of one call started in `slot` (see slot_of). No tokens → exactly $0, whatever the model;
+    a model genai-prices does not know → unpriced (never $0)."""
     if input_tokens == 0 and output_tokens == 0:
         return FREE
-    slot = int(timestamp.replace(tzinfo=UTC).timestamp()) // SLOT_SECONDS if timestamp.tzinfo is None \
-        else int(timestamp.timestamp()) // SLOT_SECONDS
     prices = unit_prices(provider, model, slot, service_tier)
-    if prices is None and service_tier:
-        prices = unit_prices(provider, model, slot, None)
     if prices is None:
         return UNPRICED
     if prices.tier_threshold is not None and input_tokens > prices.tier_threshold:
-        when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+        when = datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
         exact = _calc(provider, model, when, service_tier,
                       _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens))
         return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, PRICING_VERSION)
@@ -108,6 +110,35 @@ def price_event(*, provider: str, model: str, timestamp: datetime, service_tier:
     cost = (uncached * prices.input + cached_input_tokens * prices.cache_read
             + cache_write_tokens * prices.cache_write + output_tokens * prices.output)
     return Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION)
+
+
+def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int, Decimal | None]]) -> list[Priced]:
+    """Price many calls: (provider, model, slot, tier, input, cached, cache_write, output, client cost).
+
+    Same answers as price_event, with the unit-price lookup done once per distinct key in the batch.
+    """
+    local: dict[tuple[str, str, int, str | None], UnitPrices | None] = {}
+    answers: list[Priced] = []
+    append = answers.append
+    for provider, model, slot, tier, inp, cached, write, out, client_cost in calls:
+        if client_cost is not None:
+            append(client_price(client_cost))
+            continue
+        if inp == 0 and out == 0:
+            append(FREE)
+            continue
+        key = (provider, model, slot, tier)
+        prices = local[key] if key in local else local.setdefault(key, unit_prices(*key))
+        if prices is None:
+            append(UNPRICED)
+        elif prices.tier_threshold is not None and inp > prices.tier_threshold:
+            append(price_event(provider=provider, model=model, slot=slot, service_tier=tier, input_tokens=inp,
+                               cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out))
+        else:
+            cost = ((inp - cached - write) * prices.input + cached * prices.cache_read
+                    + write * prices.cache_write + out * prices.output)
+            append(Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION))
+    return answers
 
 
 def client_price(cost_usd: Decimal) -> Priced:

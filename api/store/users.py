@@ -23,19 +23,31 @@ def insert_user(cur: duckdb.DuckDBPyConnection, *, user_id: str, email: str | No
     ).fetchall()
 
 
-def get_user(db: Database, *, user_id: str) -> dict[str, Any] | None:
-    rows = db.fetchdicts(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id])
+def _dicts(db: Database | duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows as dicts, from the database or from a cursor inside the caller's transaction."""
+    if isinstance(db, Database):
+        return db.fetchdicts(sql, params)
+    cur = db.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def get_user(db: Database | duckdb.DuckDBPyConnection, *, user_id: str) -> dict[str, Any] | None:
+    rows = _dicts(db, f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id])
     return rows[0] if rows else None
 
 
 def get_user_by_email(db: Database | duckdb.DuckDBPyConnection, *, email: str) -> dict[str, Any] | None:
-    sql, params = f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?) ORDER BY created_at", [email]
-    if isinstance(db, Database):
-        rows = db.fetchdicts(sql, params)
-    else:
-        cur = db.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    # An active account wins over a deactivated one with the same email (deleted in Clerk, then signed up again).
+    rows = _dicts(db, f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?)"
+                      " ORDER BY active DESC, created_at", [email])
+    return rows[0] if rows else None
+
+
+def get_linkable_user(cur: duckdb.DuckDBPyConnection, *, email: str) -> dict[str, Any] | None:
+    """The active operator-created user a Clerk sign-up with this email should take over, if any."""
+    rows = _dicts(cur, f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?) AND source = 'admin'"
+                       " AND active ORDER BY created_at LIMIT 1", [email])
     return rows[0] if rows else None
 
 

@@ -6,6 +6,10 @@ import duckdb
 
 from api.store.db import utcnow
 
+# Two transactions writing the same key (the same svix-id, or the same new user id) at once: DuckDB refuses
+# the second, at its insert or at its commit. Nothing was written; the caller retries and sees the winner.
+WRITE_CONFLICTS: tuple[type[Exception], ...] = (duckdb.TransactionException, duckdb.ConstraintException)
+
 
 def claim_delivery(cur: duckdb.DuckDBPyConnection, *, svix_id: str, event_type: str) -> bool:
     """Record the delivery inside the caller's transaction; False when it was already processed."""

@@ -1,0 +1,227 @@
+"""SDK overhead: plain openai vs llmobserve vs Langfuse's OpenAI wrapper, interleaved in one run.
+
+    python bench/bench_sdk.py [--iters 2000]
+
+A fake OpenAI server (stdlib, its own process) answers chat completions, JSON and SSE. Both SDKs
+patch the same class method, so the script swaps `Completions.create` between the original, the
+llmobserve-wrapped and the Langfuse-wrapped function and takes the modes in turn, in shuffled order,
+every iteration. Both SDKs really deliver, in their background threads, to the same local fake server:
+llmobserve to `POST /v1/events`, Langfuse (OpenTelemetry over HTTP) to `/api/public/otel/...`, both
+answered 200. Prints a markdown table and writes
+bench/results/sdk.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+MODEL = "gpt-4o-mini-2024-07-18"
+USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17,
+         "prompt_tokens_details": {"cached_tokens": 4}, "completion_tokens_details": {"reasoning_tokens": 0}}
+
+
+def _chat_json() -> bytes:
+    return json.dumps({"id": "c1", "object": "chat.completion", "created": 1, "model": MODEL,
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "hello"}}],
+                       "usage": USAGE}).encode()
+
+
+def _chat_sse(include_usage: bool) -> bytes:
+    base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": MODEL}
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
+              for w in ("hel", "lo", " there", "!")]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if include_usage:
+        chunks.append({**base, "choices": [], "usage": USAGE})
+    return ("".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n").encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.loads(raw or b"{}") if "otel" not in self.path else {}
+        if "otel" in self.path:  # Langfuse's OTLP export: accept and ignore
+            data, ctype = b"", "application/x-protobuf"
+        elif self.path.endswith("/v1/events"):
+            data, ctype = json.dumps({"accepted": len(body.get("events", [])), "duplicates": 0,
+                                      "rejected": []}).encode(), "application/json"
+        elif body.get("stream"):
+            data = _chat_sse(bool((body.get("stream_options") or {}).get("include_usage")))
+            ctype = "text/event-stream"
+        else:
+            data, ctype = _chat_json(), "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(port: int) -> None:
+    ThreadingHTTPServer(("127.0.0.1", port), _Handler).serve_forever()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("fake server did not start")
+
+
+def capture_enqueue_us(n: int = 100_000) -> float:
+    """In-process cost of recording one non-streaming answer (build Call, extract usage, enqueue)."""
+    from openai.types.chat import ChatCompletion
+
+    from llmobserve._call import CONFIG, Call
+    from llmobserve._exporter import Exporter
+    from llmobserve._providers import openai as usage
+
+    resp = ChatCompletion.model_validate_json(_chat_json())
+    saved = CONFIG.exporter
+    exp = Exporter(endpoint="http://127.0.0.1:9", api_key="llmo_x", max_queue_size=n + 1, batch_size=n + 1,
+                   flush_interval=3600)
+    exp._thread = object()  # sender off: the caller-side cost only
+    CONFIG.exporter = exp
+    samples = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(n // 5):
+            c = Call("chat", "openai", "gpt-4o-mini", False, None)
+            usage.from_response(c, resp)
+            c.finish("ok")
+        samples.append((time.perf_counter() - t0) / (n // 5) * 1e6)
+        exp._queue.clear()
+    CONFIG.exporter = saved
+    return statistics.median(samples)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iters", type=int, default=2000)
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    try:
+        _wait_port(port)
+        results = run(f"http://127.0.0.1:{port}", args.iters)
+    finally:
+        server.terminate()
+        server.wait()
+    report(results)
+
+
+def run(url: str, iters: int) -> dict:
+    os.environ.update(LANGFUSE_PUBLIC_KEY="pk-lf-bench", LANGFUSE_SECRET_KEY="sk-lf-bench",
+                      LANGFUSE_HOST=url, LANGFUSE_BASE_URL=url)
+    import openai
+    from openai.resources.chat.completions import completions as mod
+
+    original = mod.Completions.__dict__["create"]
+    import langfuse.openai  # noqa: F401  (patches Completions.create at import)
+
+    langfuse_create = mod.Completions.__dict__["create"]
+    mod.Completions.create = original
+    import llmobserve
+
+    llmobserve.observe(api_key="llmo_bench", endpoint=url, flush_interval=0.5)
+    llmobserve_create = mod.Completions.__dict__["create"]
+    modes = {"plain": original, "llmobserve": llmobserve_create, "langfuse": langfuse_create}
+
+    client = openai.OpenAI(api_key="sk-bench", base_url=url + "/v1", max_retries=0)
+    msgs = [{"role": "user", "content": "hi"}]
+
+    def once(stream: bool) -> float:
+        t0 = time.perf_counter()
+        if stream:
+            for _ in client.chat.completions.create(model="gpt-4o-mini", messages=msgs, stream=True):
+                pass
+        else:
+            client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
+        return (time.perf_counter() - t0) * 1e6
+
+    out: dict = {}
+    for stream in (False, True):
+        times: dict[str, list[float]] = {m: [] for m in modes}
+        for i in range(iters + 100):
+            order = list(modes)
+            random.shuffle(order)
+            for m in order:
+                mod.Completions.create = modes[m]
+                t = once(stream)
+                if i >= 100:  # warm-up
+                    times[m].append(t)
+        mod.Completions.create = original
+        base = statistics.median(times["plain"])
+        out["stream" if stream else "non_stream"] = {
+            m: {"median_us": statistics.median(v), "added_us": statistics.median(v) - base,
+                "paired_added_us": statistics.median(a - b for a, b in zip(v, times["plain"]))}
+            for m, v in times.items()
+        }
+    mod.Completions.create = llmobserve_create
+    out["capture_enqueue_us"] = capture_enqueue_us()
+    out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent
+    llmobserve.shutdown()
+    out["machine"] = {"nproc": os.cpu_count(), "python": platform.python_version(), "cpu": platform.processor(),
+                      "openai": openai.__version__, "langfuse": _version("langfuse"), "iters": iters}
+    return out
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def report(results: dict) -> None:
+    lines = ["| call | mode | median µs | added µs (median diff) | added µs (paired) | vs langfuse added |",
+             "|---|---|---|---|---|---|"]
+    for kind in ("non_stream", "stream"):
+        r = results[kind]
+        lf = r["langfuse"]["paired_added_us"]
+        for mode, v in r.items():
+            ratio = f"{v['paired_added_us'] / lf:.2f}×" if mode != "plain" and lf > 0 else ""
+            lines.append(f"| {kind} | {mode} | {v['median_us']:.1f} | {v['added_us']:.1f} | "
+                         f"{v['paired_added_us']:.1f} | {ratio} |")
+    lines.append(f"\ncapture + enqueue in-process: **{results['capture_enqueue_us']:.2f} µs**")
+    lines.append(f"machine: {results['machine']}")
+    print("\n".join(lines))
+    path = Path(__file__).resolve().parent / "results" / "sdk.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

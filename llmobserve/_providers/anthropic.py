@@ -1,0 +1,59 @@
+"""Usage from Anthropic Messages answers and streams.
+
+Anthropic's `input_tokens` excludes cache reads and writes, so input = input + cache_creation +
+cache_read. In streams `message_start` holds input and cache counts and the final `message_delta`
+holds cumulative counts that replace (never add to) any field it repeats. Thinking is in output_tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._call import Call
+
+_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+
+
+def _normalise(call: Call, raw: dict[str, int]) -> None:
+    cw = raw.get("cache_creation_input_tokens", 0)
+    cr = raw.get("cache_read_input_tokens", 0)
+    call.input_tokens = raw.get("input_tokens", 0) + cw + cr
+    call.cached_input_tokens = cr
+    call.cache_write_tokens = cw
+    call.output_tokens = raw.get("output_tokens", 0)
+    call.reasoning_tokens = 0
+
+
+def _merge(call: Call, usage: Any) -> None:
+    if usage is None:
+        return
+    raw = call.raw if call.raw is not None else {}
+    for name in _FIELDS:
+        value = getattr(usage, name, None)
+        if isinstance(value, int):
+            raw[name] = value  # replace, never add: message_delta counts are cumulative
+    call.raw = raw
+    tier = getattr(usage, "service_tier", None)
+    if isinstance(tier, str):
+        call.service_tier = tier
+    _normalise(call, raw)
+
+
+def from_response(call: Call, msg: Any) -> None:
+    """A whole Message (also BetaMessage and ParsedMessage)."""
+    model = getattr(msg, "model", None)
+    if model:
+        call.model = model
+    _merge(call, getattr(msg, "usage", None))
+
+
+def on_event(call: Call, event: Any) -> bool:
+    """Accumulate one raw stream event."""
+    kind = getattr(event, "type", None)
+    if kind == "message_start":
+        from_response(call, getattr(event, "message", None))
+    elif kind == "message_delta":
+        _merge(call, getattr(event, "usage", None))
+    elif kind == "message_stop":
+        call.complete = True
+    return False

@@ -1,0 +1,185 @@
+"""Stream proxies: the user iterates exactly what the client yields; we watch and record once.
+
+`StreamProxy` wraps a client's `Stream`/`AsyncStream`. It collects usage in `__next__`/`__anext__` and
+finishes exactly once (lock plus flag) on the end, `close`, `__exit__`/`__aexit__` or garbage
+collection; a stream dropped mid-way is recorded as `incomplete` with what was known.
+`ManagerProxy` wraps stream-helper managers (Anthropic `messages.stream()`), which post without going
+through `create`, and puts a `StreamProxy` under the helper's own stream object.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from typing import Any, Callable
+
+import wrapt
+
+from ._call import Call
+from ._log import log_once
+
+OnItem = Callable[[Call, Any], bool]
+
+# True while the SDK is inside a call it already tracks, so nested client calls are not counted twice.
+inside: contextvars.ContextVar[bool] = contextvars.ContextVar("llmobserve_inside", default=False)
+
+
+class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Transparent proxy over a sync or async provider stream."""
+
+    def __init__(self, wrapped: Any, call: Call, on_item: OnItem) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_on_item = on_item
+        self._self_lock = threading.Lock()
+        self._self_done = False
+
+    # -- sync -------------------------------------------------------------------------------------
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            try:
+                item = self.__wrapped__.__next__()
+            except StopIteration:
+                self._self_finish("ok")
+                raise
+            except BaseException as exc:
+                self._self_finish("error", exc)
+                raise
+            if not self._self_observe(item):
+                return item
+
+    def __enter__(self) -> StreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc)
+        finally:
+            self._self_finish(None)
+
+    def close(self) -> Any:
+        """Sync streams close synchronously; async ones answer a coroutine we finish after."""
+        result = self.__wrapped__.close()
+        if hasattr(result, "__await__"):
+            return self._self_aclose(result)
+        self._self_finish(None)
+        return result
+
+    # -- async ------------------------------------------------------------------------------------
+    def __aiter__(self) -> StreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            try:
+                item = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                self._self_finish("ok")
+                raise
+            except BaseException as exc:
+                self._self_finish("error", exc)
+                raise
+            if not self._self_observe(item):
+                return item
+
+    async def __aenter__(self) -> StreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc)
+        finally:
+            self._self_finish(None)
+
+    async def _self_aclose(self, pending: Any) -> Any:
+        try:
+            return await pending
+        finally:
+            self._self_finish(None)
+
+    # -- recording --------------------------------------------------------------------------------
+    def _self_observe(self, item: Any) -> bool:
+        """Feed one item to the provider's accumulator; True means hide it from the user."""
+        call = self._self_call
+        if call.ttft_ms is None:
+            call.ttft_ms = (time.perf_counter() - call.t0) * 1000.0
+        try:
+            return self._self_on_item(call, item)
+        except Exception:
+            log_once("stream-extract", "llmobserve: could not read usage from a stream chunk", exc_info=True)
+            return False
+
+    def _self_finish(self, status: str | None, exc: BaseException | None = None) -> None:
+        with self._self_lock:
+            if self._self_done:
+                return
+            self._self_done = True
+        call = self._self_call
+        if status is None:  # closed early: complete only if the provider's final usage already arrived
+            status = "ok" if call.complete else "incomplete"
+        try:
+            call.finish(status, exc)
+        except Exception:
+            log_once("finish", "llmobserve: could not record a stream", exc_info=True)
+
+    def __del__(self) -> None:
+        try:
+            if not self._self_done:
+                self._self_finish(None)
+        except Exception:  # interpreter shutdown or a half-built proxy: nothing to record
+            pass
+
+
+class ManagerProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Proxy over a stream-helper manager; the call starts when the block is entered."""
+
+    def __init__(self, wrapped: Any, start: Callable[[], Call], on_item: OnItem) -> None:
+        super().__init__(wrapped)
+        self._self_start = start
+        self._self_on_item = on_item
+
+    def __enter__(self) -> Any:
+        call = self._self_start()
+        token = inside.set(True)
+        try:
+            stream = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            call.finish("error", exc)
+            raise
+        finally:
+            inside.reset(token)
+        self._self_attach(stream, call)
+        return stream
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc)
+
+    async def __aenter__(self) -> Any:
+        call = self._self_start()
+        token = inside.set(True)
+        try:
+            stream = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            call.finish("error", exc)
+            raise
+        finally:
+            inside.reset(token)
+        self._self_attach(stream, call)
+        return stream
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self.__wrapped__.__aexit__(*exc)
+
+    def _self_attach(self, stream: Any, call: Call) -> None:
+        """Slip a StreamProxy under the helper's stream (its iterator reads `_raw_stream` lazily)."""
+        try:
+            raw = stream._raw_stream
+            stream._raw_stream = StreamProxy(raw, call, self._self_on_item)
+        except Exception:
+            log_once("manager", "llmobserve: this client's stream helper is not tracked", exc_info=True)
