@@ -45,5 +45,13 @@ chromium:
 bench: $(STAMP_BENCH)
 	$(BIN)/python bench/run_all.py
 
+## With `make run` going in another terminal: a month of varied demo traffic, then the dashboard URL.
+demo: $(STAMP_DEV)
+	$(BIN)/python scripts/demo.py
+
+## The long reliability runs (repeated kill -9, long API outage); the fast parts are in `make test`.
+soak: $(STAMP_DEV)
+	$(BIN)/python -m pytest -m soak tests/reliability
+
 clean:
 	rm -rf $(VENV) .pytest_cache
