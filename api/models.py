@@ -163,7 +163,6 @@ class SummaryPublic(BaseModel):
     error_calls: int
     incomplete_calls: int
     customers: int
-    runs: int
     avg_latency_ms: float | None
     first_event_at: datetime | None
     last_event_at: datetime | None
