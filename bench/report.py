@@ -1,0 +1,83 @@
+"""Render benchmark results (bench/results/*.json) as the generated part of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUDGETS = {
+    "sdk_added_us": 20.0,
+    "capture_us": 10.0,
+    "ingest_events_per_s": 50_000,
+    "query_p95_ms": 150.0,
+    "rss_mib": 1024.0,
+    "page_s": 2.0,
+}
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "**misses**"
+
+
+def _machine(result: dict[str, Any]) -> str:
+    m = result.get("machine", {})
+    if "cpu" in m and "cores" in m:
+        return f"{m['cpu']}, {m['cores']} cores, {m.get('memory', '?')}, Python {m.get('python')}, {m.get('date', '')}"
+    return ", ".join(f"{k} {v}" for k, v in m.items())
+
+
+def _sdk(r: dict[str, Any]) -> list[str]:
+    lines = [f"### SDK overhead (`python bench/bench_sdk.py`)", "", f"Machine: {_machine(r)}", "",
+             "| call | mode | median µs | added µs (paired median) | added vs Langfuse |", "|---|---|---|---|---|"]
+    for kind in ("non_stream", "stream"):
+        lf = r[kind]["langfuse"]["paired_added_us"]
+        for mode, v in r[kind].items():
+            ratio = f"{v['paired_added_us'] / lf:.2f}×" if mode != "plain" and lf > 0 else ""
+            added = f"{v['paired_added_us']:.1f}" if mode != "plain" else "–"
+            lines.append(f"| {kind.replace('_', '-')} | {mode} | {v['median_us']:.1f} | {added} | {ratio} |")
+    added = r["non_stream"]["llmobserve"]["paired_added_us"]
+    lines += ["", f"- Added per non-streaming call: {added:.1f} µs (budget ≤ {BUDGETS['sdk_added_us']:.0f} µs and "
+                  f"≤ Langfuse's {r['non_stream']['langfuse']['paired_added_us']:.1f} µs): "
+                  f"{_verdict(added <= BUDGETS['sdk_added_us'] and added <= r['non_stream']['langfuse']['paired_added_us'])}",
+              f"- Capture + enqueue in-process: {r['capture_enqueue_us']:.2f} µs (budget ≤ {BUDGETS['capture_us']:.0f} µs): "
+              f"{_verdict(r['capture_enqueue_us'] <= BUDGETS['capture_us'])}", ""]
+    return lines
+
+
+def _ingest(r: dict[str, Any]) -> list[str]:
+    ratio = lambda v: f"{v / r['raw_append']:.2f}×"  # noqa: E731
+    lines = [f"### Ingest (`python -m bench.bench_ingest`)", "", f"Machine: {_machine(r)}", "",
+             "| path | events/s (median of rounds) | vs raw append |", "|---|---|---|",
+             f"| raw DuckDB Arrow append, 10k-row batches, committed | {r['raw_append']:,.0f} | 1.00× |",
+             f"| HTTP `POST /v1/events`, batches of 100, 8 clients | {r['http_100']:,.0f} | {ratio(r['http_100'])} |",
+             f"| HTTP `POST /v1/events`, batches of 1,000, 4 clients | {r['http_1000']:,.0f} | {ratio(r['http_1000'])} |",
+             "", f"- Sustained ingest, acknowledged = committed (budget ≥ {BUDGETS['ingest_events_per_s']:,}/s): "
+                 f"batches of 1,000 {_verdict(r['http_1000'] >= BUDGETS['ingest_events_per_s'])}, "
+                 f"batches of 100 {_verdict(r['http_100'] >= BUDGETS['ingest_events_per_s'])}", ""]
+    return lines
+
+
+def _analytics(r: dict[str, Any]) -> list[str]:
+    lines = [f"### Analytics over {r['rows']:,} stored events, one tenant (`python -m bench.bench_analytics`)", "",
+             f"Machine: {_machine(r)}", "", "| query (over HTTP, warm) | p50 ms | p95 ms | budget p95 ≤ 150 ms |",
+             "|---|---|---|---|"]
+    for name, q in r["queries"].items():
+        lines.append(f"| {name} | {q['p50_ms']:.0f} | {q['p95_ms']:.0f} | {_verdict(q['p95_ms'] <= BUDGETS['query_p95_ms'])} |")
+    lines += ["", f"- API RSS: {r['rss_mib_at_start']:.0f} MiB at start, {r['rss_mib_after_queries']:.0f} MiB after "
+                  f"the queries (budget ≤ 1 GiB): {_verdict(r['rss_mib_after_queries'] <= BUDGETS['rss_mib'])}", ""]
+    return lines
+
+
+def _dashboard(r: dict[str, Any]) -> list[str]:
+    lines = [f"### Dashboard pages with {r['rows']:,} events for the tenant (`python -m bench.bench_dashboard`)", "",
+             f"Machine: {_machine(r)}", "", "| page | median s | max s | budget < 2 s |", "|---|---|---|---|"]
+    for name, p in r["pages"].items():
+        lines.append(f"| {name} | {p['median_s']:.2f} | {p['max_s']:.2f} | {_verdict(p['max_s'] < BUDGETS['page_s'])} |")
+    return lines + [""]
+
+
+def render_markdown(results: dict[str, dict[str, Any] | None]) -> str:
+    lines: list[str] = []
+    for name, render in (("sdk", _sdk), ("ingest", _ingest), ("analytics", _analytics), ("dashboard", _dashboard)):
+        if results.get(name):
+            lines += render(results[name])  # type: ignore[arg-type]
+    return "\n".join(lines)
