@@ -15,7 +15,7 @@ import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
 from api.models import EventIn, EventsIn, RejectedEvent
-from api.pricing import SLOT_SECONDS, Priced, price_batch
+from api.pricing import SLOT_SECONDS, CustomPrice, Priced, price_batch
 from api.store.db import utcnow
 
 _batch = TypeAdapter(EventsIn)
@@ -92,20 +92,23 @@ def _epoch_us(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _prices(events: list[EventIn], epoch_us: list[int]) -> list[Priced]:
+def _prices(events: list[EventIn], epoch_us: list[int],
+            custom: dict[tuple[str, str], CustomPrice] | None) -> list[Priced]:
     slot_us = SLOT_SECONDS * 1_000_000
     return price_batch([
         (e["provider"], e["model"], micros // slot_us, e.get("service_tier"), e.get("input_tokens", 0),
          e.get("cached_input_tokens", 0), e.get("cache_write_tokens", 0), e.get("output_tokens", 0),
          e.get("cost_usd"))
-        for e, micros in zip(events, epoch_us)])
+        for e, micros in zip(events, epoch_us)], custom)
 
 
-def to_rows(tenant_id: str, events: list[EventIn]) -> pa.Table:
-    """Price each event and lay the batch out as the events table's columns (`cost_pico` for cost)."""
+def to_rows(tenant_id: str, events: list[EventIn],
+            custom: dict[tuple[str, str], CustomPrice] | None = None) -> pa.Table:
+    """Price each event (with the tenant's custom prices, if any) and lay the batch out as the events
+    table's columns (`cost_pico` for cost)."""
     n = len(events)
     epoch_us = [_epoch_us(e["timestamp"]) for e in events]
-    priced = _prices(events, epoch_us)
+    priced = _prices(events, epoch_us, custom)
     ids = [e["id"].lower() for e in events]
     columns: dict[str, pa.Array] = {
         "id": pa.array(ids, pa.string()),

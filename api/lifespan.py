@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api.accounts import Accounts
 from api.config import settings
+from api.price_book import PriceBook
 from api.store import Database
 
 log = logging.getLogger("llmobserve.api")
@@ -37,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.db = db
     app.state.admin_token = settings.admin_token()
     app.state.accounts = accounts = Accounts(db, settings.secret_key())
+    app.state.price_book = PriceBook(db)
     where = "the environment" if settings.llmobserve_admin_token else f"{settings.data_dir / 'admin_token'}"
     log.info("database: %s", db.path)
     log.info("admin token: read from %s (never logged)", where)

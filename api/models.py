@@ -138,6 +138,27 @@ class ClerkEventResult(BaseModel):
     detail: str
 
 
+# -- custom prices --------------------------------------------------------------------------------
+PerMtok = Annotated[Decimal, Field(ge=0, le=100_000, decimal_places=6)]
+
+
+class CustomPriceIn(BaseModel):
+    input_per_mtok: PerMtok
+    output_per_mtok: PerMtok
+    cached_input_per_mtok: PerMtok | None = Field(None, description="defaults to the input price")
+    cache_write_per_mtok: PerMtok | None = Field(None, description="defaults to the input price")
+
+
+class CustomPricePublic(BaseModel):
+    provider: str
+    model: str
+    input_per_mtok: Decimal
+    cached_input_per_mtok: Decimal
+    cache_write_per_mtok: Decimal
+    output_per_mtok: Decimal
+    updated_at: datetime
+
+
 # -- dashboard login --------------------------------------------------------------------------------
 class SignupIn(BaseModel):
     email: StrictStr

@@ -106,23 +106,50 @@ def price_event(*, provider: str, model: str, slot: int, service_tier: str | Non
         exact = _calc(provider, model, when, service_tier,
                       _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens))
         return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, PRICING_VERSION)
-    uncached = input_tokens - cached_input_tokens - cache_write_tokens
-    cost = (uncached * prices.input + cached_input_tokens * prices.cache_read
-            + cache_write_tokens * prices.cache_write + output_tokens * prices.output)
+    cost = _linear(prices, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens)
     return Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION)
 
 
-def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int, Decimal | None]]) -> list[Priced]:
+@dataclass(frozen=True)
+class CustomPrice:
+    """A tenant's own price for one provider and model, in USD per million tokens."""
+
+    input_per_mtok: Decimal
+    cached_input_per_mtok: Decimal
+    cache_write_per_mtok: Decimal
+    output_per_mtok: Decimal
+    version: str  # when it was set, so each event records which price it got
+
+    def unit_prices(self) -> UnitPrices:
+        per_token = lambda mtok: _to_pico(mtok / 1_000_000)  # noqa: E731
+        return UnitPrices(input=per_token(self.input_per_mtok), cache_read=per_token(self.cached_input_per_mtok),
+                          cache_write=per_token(self.cache_write_per_mtok), output=per_token(self.output_per_mtok),
+                          model_ref="custom", tier_threshold=None)
+
+
+def _linear(prices: UnitPrices, inp: int, cached: int, write: int, out: int) -> int:
+    return ((inp - cached - write) * prices.input + cached * prices.cache_read
+            + write * prices.cache_write + out * prices.output)
+
+
+def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int, Decimal | None]],
+                custom: dict[tuple[str, str], CustomPrice] | None = None) -> list[Priced]:
     """Price many calls: (provider, model, slot, tier, input, cached, cache_write, output, client cost).
 
-    Same answers as price_event, with the unit-price lookup done once per distinct key in the batch.
+    Precedence: the client's own cost, then the tenant's custom price for (provider, model), then
+    genai-prices. Same answers as price_event, with the unit-price lookup done once per distinct key.
     """
     local: dict[tuple[str, str, int, str | None], UnitPrices | None] = {}
+    custom_units = {key: (price.unit_prices(), price.version) for key, price in (custom or {}).items()}
     answers: list[Priced] = []
     append = answers.append
     for provider, model, slot, tier, inp, cached, write, out, client_cost in calls:
         if client_cost is not None:
             append(client_price(client_cost))
+            continue
+        own = custom_units.get((provider, model)) if custom_units else None
+        if own is not None:
+            append(Priced(_linear(own[0], inp, cached, write, out), "custom", "custom", own[1]))
             continue
         if inp == 0 and out == 0:
             append(FREE)
@@ -135,9 +162,7 @@ def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int,
             append(price_event(provider=provider, model=model, slot=slot, service_tier=tier, input_tokens=inp,
                                cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out))
         else:
-            cost = ((inp - cached - write) * prices.input + cached * prices.cache_read
-                    + write * prices.cache_write + out * prices.output)
-            append(Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION))
+            append(Priced(_linear(prices, inp, cached, write, out), "priced", PRICING_SOURCE, PRICING_VERSION))
     return answers
 
 

@@ -14,6 +14,7 @@ from api.config import settings
 from api.deps import FiltersDep, StoreDep, TenantDep
 from api.ingest import EnvelopeError, to_rows, validate_batch
 from api.models import EventIn, EventsAccepted, Message
+from api.price_book import PriceBook
 from api.store import events
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -21,9 +22,9 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
-def _prepare(tenant_id: str, body: bytes) -> tuple[pa.Table | None, int, list]:
+def _prepare(tenant_id: str, body: bytes, book: PriceBook) -> tuple[pa.Table | None, int, list]:
     good, total, rejected = validate_batch(body, max_events=settings.max_events_per_batch)
-    return (to_rows(tenant_id, good) if good else None), total, rejected
+    return (to_rows(tenant_id, good, book.for_tenant(tenant_id)) if good else None), total, rejected
 
 
 @router.post(
@@ -40,7 +41,8 @@ async def create_events(request: Request, tenant: TenantDep, db: StoreDep):  # t
     """Store a batch of usage events; answers after they are committed to disk."""
     body = await request.body()
     try:
-        rows, total, rejected = await run_in_threadpool(_prepare, tenant.user_id, body)
+        rows, total, rejected = await run_in_threadpool(_prepare, tenant.user_id, body,
+                                                            request.app.state.price_book)
     except EnvelopeError as exc:
         raise HTTPException(400, str(exc)) from None
     accepted = duplicates = 0

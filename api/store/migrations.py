@@ -74,4 +74,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- A tenant's own prices (negotiated rates, fine-tunes, self-hosted models), per million tokens.
+        CREATE TABLE custom_prices (
+            tenant_id VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            input_per_mtok DECIMAL(18, 6) NOT NULL,
+            cached_input_per_mtok DECIMAL(18, 6) NOT NULL,
+            cache_write_per_mtok DECIMAL(18, 6) NOT NULL,
+            output_per_mtok DECIMAL(18, 6) NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, provider, model)
+        );
+        """,
+    ),
 ]
