@@ -1,0 +1,179 @@
+"""Login for the dashboard: streamlit-authenticator for the session and its signed re-login cookie, the API for
+every password check (so the 5-failures-in-15-minutes lockout is server-side and survives restarts).
+
+- Passwords are checked by `POST /admin/dashboard/login`, never against the cached hashes, so a locked or
+  deactivated account cannot get in through the dashboard's own check.
+- The re-login cookie is stauth's HS256 JWT, signed with LLMOBSERVE_COOKIE_KEY or a key generated into
+  `data/dashboard_cookie_key` (0600); never stauth's default key.
+- A cookie only logs in a user who is in the API's credentials (active, with a password), and every run
+  re-reads `/v1/me`: a deactivated account is logged out at once, old cookie or not.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError
+
+from dashboard import client
+
+COOKIE_NAME = "llmobserve_session"
+COOKIE_DAYS = 7.0
+MIN_KEY_LENGTH = 32
+WEAK_KEYS = {"some_key", "changeme", "change-me", "changethis", "secret", "key", "password"}
+_PENDING_COOKIE = "llmo_set_cookie"
+_LOGOUT = "llmo_logout"
+
+
+def cookie_key() -> str:
+    """LLMOBSERVE_COOKIE_KEY, or a random key generated once into data/dashboard_cookie_key and reused."""
+    key = os.environ.get("LLMOBSERVE_COOKIE_KEY", "").strip()
+    if key:
+        if len(key) < MIN_KEY_LENGTH or key.lower() in WEAK_KEYS:
+            raise client.ApiError(f"LLMOBSERVE_COOKIE_KEY must be a random secret of at least {MIN_KEY_LENGTH} "
+                                  "characters; unset it to have one generated.")
+        return key
+    return _load_or_create(client.data_dir() / "dashboard_cookie_key")
+
+
+def _load_or_create(path: Path) -> str:
+    if path.exists():
+        value = path.read_text().strip()
+        if len(value) >= MIN_KEY_LENGTH:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o600)
+    return value
+
+
+def _authenticator() -> stauth.Authenticate:
+    # credentials as a dict from the API (never stauth's YAML-path mode); hashes only, so no auto-hashing
+    return stauth.Authenticate(client.credentials(), COOKIE_NAME, cookie_key(), COOKIE_DAYS, auto_hash=False)
+
+
+def _clear_session() -> None:
+    for name in [k for k in st.session_state if str(k).startswith("llmo_")]:
+        del st.session_state[name]
+
+
+def _has_cookie() -> bool:
+    try:
+        return isinstance(st.context.cookies.get(COOKIE_NAME), str)
+    except Exception:  # noqa: BLE001 - no browser context (bare mode): no cookie
+        return False
+
+
+def request_logout() -> None:
+    """on_click of the sidebar button: the logout itself happens at the top of the next run."""
+    st.session_state[_LOGOUT] = True
+
+
+def current_user() -> dict[str, Any] | None:
+    """The logged-in, still-active user (from /v1/me), or None. Handles logout and cookie re-login."""
+    state = st.session_state
+    if not state.get("authentication_status") and _has_cookie():
+        client.credentials.clear()  # a cookie re-login (once per browser session) checks fresh credentials
+    authenticator = _authenticator()
+    if state.pop(_LOGOUT, False):
+        authenticator.authentication_controller.logout()
+        authenticator.cookie_controller.delete_cookie()
+        _clear_session()
+        return None
+    if not state.get("authentication_status"):
+        token = authenticator.cookie_controller.get_cookie() if _has_cookie() else None
+        if token:
+            try:
+                authenticator.authentication_controller.login(token=token)
+            except LoginError:  # the cookie names a user who is no longer allowed in
+                authenticator.cookie_controller.delete_cookie()
+        if not state.get("authentication_status"):
+            return None
+    record = client.credentials()["usernames"].get(str(state.get("username") or "").lower())
+    user_id = state.get("llmo_user_id") or (record or {}).get("id")
+    try:
+        user = client.me(user_id) if user_id else None
+    except client.ApiError as exc:
+        if exc.status not in (404, 400):
+            raise
+        user = None
+    if not user or not user.get("active"):
+        authenticator.authentication_controller.logout()
+        authenticator.cookie_controller.delete_cookie()
+        _clear_session()
+        st.session_state["llmo_notice"] = "This account is no longer active. Ask an operator if this is a mistake."
+        return None
+    state["llmo_user_id"] = user["id"]
+    if state.pop(_PENDING_COOKIE, False):
+        authenticator.cookie_controller.set_cookie()  # rendered in a stable run, so the browser stores it
+    return user
+
+
+def _log_in(email: str, password: str) -> None:
+    if not email or not password:
+        st.error("Enter your email and password.")
+        return
+    try:
+        user = client.login(email.strip(), password)
+    except client.ApiError as exc:
+        st.error(exc.message)
+        return
+    state = st.session_state
+    state.update({"authentication_status": True, "username": (user["email"] or email).strip().lower(),
+                  "email": user["email"], "name": " ".join(filter(None, [user["first_name"], user["last_name"]])),
+                  "logout": None, "llmo_user_id": user["id"], _PENDING_COOKIE: True})
+    client.credentials.clear()
+    st.rerun()
+
+
+def _sign_up(email: str, password: str, confirm: str) -> None:
+    if not email or not password:
+        st.error("Enter the email your account was created with, and a password.")
+    elif len(password) < 8:
+        st.error("Choose a password of at least 8 characters.")
+    elif password != confirm:
+        st.error("The two passwords differ.")
+    else:
+        try:
+            client.signup(email.strip(), password)
+        except client.ApiError as exc:
+            st.error(exc.message)
+        else:
+            st.success(f"Password set for {email.strip()}. Log in on the Log in tab.")
+
+
+def login_page() -> None:
+    """The only thing anyone sees before logging in, whatever the URL."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _forms()
+
+
+def _forms() -> None:
+    st.title("llmobserve")
+    st.caption("LLM cost observability: what each of your customers costs you.")
+    if notice := st.session_state.pop("llmo_notice", None):
+        st.warning(notice)
+    log_in_tab, sign_up_tab = st.tabs(["Log in", "Sign up"])
+    with log_in_tab, st.form("login"):
+        email = st.text_input("Email", key="login_email")
+        password = st.text_input("Password", type="password", key="login_password")
+        if st.form_submit_button("Log in", type="primary"):
+            _log_in(email, password)
+    with sign_up_tab:
+        st.caption("Set a dashboard password for the email your llmobserve account was created with "
+                   "(via Clerk sign-up or by an operator).")
+        with st.form("signup"):
+            email = st.text_input("Email", key="signup_email")
+            password = st.text_input("Password (8+ characters)", type="password", key="signup_password")
+            confirm = st.text_input("Repeat password", type="password", key="signup_confirm")
+            if st.form_submit_button("Sign up"):
+                _sign_up(email, password, confirm)

@@ -1,0 +1,174 @@
+"""The one module that talks to the llmobserve API. Pages call these functions; they never build URLs or headers.
+
+Reads are cached for a few seconds with `st.cache_data`, and every cached function takes the user id as its
+first argument, so the cache key always contains the tenant: one user never gets another's cached answer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import httpx
+import streamlit as st
+
+TTL_SECONDS = 10
+DEFAULT_API_URL = "http://localhost:8000"
+
+
+class ApiError(Exception):
+    """An answer the user should read (wrong password, unknown run, API down…), never a traceback."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Filters(NamedTuple):
+    """The filters every read endpoint accepts. A tuple, so it hashes into `st.cache_data` keys."""
+
+    start: str | None = None  # ISO 8601
+    end: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    customer_id: str | None = None
+
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in self._asdict().items() if v}
+
+
+def api_url() -> str:
+    return os.environ.get("LLMOBSERVE_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+def data_dir() -> Path:
+    """Where the API keeps its database and generated secrets (the directory of LLMOBSERVE_DB)."""
+    return Path(os.environ.get("LLMOBSERVE_DB", "data/llmobserve.duckdb")).resolve().parent
+
+
+def admin_token() -> str:
+    """LLMOBSERVE_ADMIN_TOKEN, else the token the API generated on its first start (read lazily: it may
+    appear after the dashboard starts)."""
+    token = os.environ.get("LLMOBSERVE_ADMIN_TOKEN", "").strip()
+    if token:
+        return token
+    path = data_dir() / "admin_token"
+    try:
+        token = path.read_text().strip()
+    except OSError:
+        token = ""
+    if not token:
+        raise ApiError(f"No admin token: set LLMOBSERVE_ADMIN_TOKEN, or start the API once so it writes {path}.")
+    return token
+
+
+@st.cache_resource
+def _http() -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(15.0, connect=3.0))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, list):  # FastAPI validation errors
+        detail = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+    return str(detail or response.text[:200] or response.reason_phrase)
+
+
+def _call(method: str, path: str, *, user_id: str | None = None, params: dict[str, Any] | None = None,
+          json: Any = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {admin_token()}"}
+    if user_id:
+        headers["X-LLMObserve-User"] = user_id
+    url = api_url() + path
+    try:
+        response = _http().request(method, url, headers=headers, params=params, json=json)
+    except httpx.HTTPError as exc:
+        raise ApiError(f"Cannot reach the llmobserve API at {api_url()} ({type(exc).__name__}). Is it running?") \
+            from None
+    if response.status_code >= 400:
+        raise ApiError(_detail(response), response.status_code)
+    return response
+
+
+def _get(path: str, user_id: str | None, **params: Any) -> Any:
+    return _call("GET", path, user_id=user_id, params={k: v for k, v in params.items() if v is not None}).json()
+
+
+# -- login (admin token only) -------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def credentials() -> dict[str, Any]:
+    """streamlit-authenticator's credentials dict: active users that have a dashboard password."""
+    return _get("/admin/dashboard/credentials", None)
+
+
+def login(email: str, password: str) -> dict[str, Any]:
+    """Check a password server-side (the API keeps the failure count and the 15-minute lockout)."""
+    return _call("POST", "/admin/dashboard/login", json={"email": email, "password": password}).json()
+
+
+def signup(email: str, password: str) -> dict[str, Any]:
+    answer = _call("POST", "/admin/dashboard/signup", json={"email": email, "password": password}).json()
+    credentials.clear()
+    return answer
+
+
+# -- the acting user --------------------------------------------------------------------------------
+def me(user_id: str) -> dict[str, Any]:
+    """Not cached: each run re-checks that the account is still active."""
+    return _get("/v1/me", user_id)
+
+
+def reveal_initial_key(user_id: str) -> dict[str, Any]:
+    return _call("POST", "/v1/me/initial-key", user_id=user_id).json()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def keys(user_id: str) -> list[dict[str, Any]]:
+    return _get("/clerk/api-keys", user_id)["data"]
+
+
+def create_key(user_id: str, name: str) -> dict[str, Any]:
+    answer = _call("POST", "/clerk/api-keys", user_id=user_id, json={"name": name}).json()
+    keys.clear(user_id)
+    return answer
+
+
+def revoke_key(user_id: str, key_id: str) -> dict[str, Any]:
+    answer = _call("DELETE", f"/clerk/api-keys/{key_id}", user_id=user_id).json()
+    keys.clear(user_id)
+    return answer
+
+
+# -- analytics --------------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def summary(user_id: str, filters: Filters) -> dict[str, Any]:
+    return _get("/v1/analytics/summary", user_id, **filters.params())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def timeseries(user_id: str, filters: Filters, interval: str = "day", group_by: str | None = None
+               ) -> list[dict[str, Any]]:
+    return _get("/v1/analytics/timeseries", user_id, interval=interval, group_by=group_by,
+                **filters.params())["data"]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def breakdown(user_id: str, filters: Filters, by: str) -> list[dict[str, Any]]:
+    return _get("/v1/analytics/breakdown", user_id, by=by, **filters.params())["data"]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def runs(user_id: str, filters: Filters, limit: int = 100) -> list[dict[str, Any]]:
+    return _get("/v1/runs", user_id, limit=limit, **filters.params())["data"]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def run(user_id: str, run_id: str) -> dict[str, Any]:
+    """One run and its calls; an unknown id raises ApiError('run <id> not found')."""
+    return _call("GET", f"/v1/runs/{quote(run_id, safe='')}", user_id=user_id).json()

@@ -1,0 +1,93 @@
+"""Overview: what LLM calls cost in the period, over time, and by provider, model and customer."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from dashboard import client, ui
+
+user_id = ui.user()["id"]
+filters, interval, period = ui.filters()
+
+st.title("Overview")
+if client.summary(user_id, client.Filters())["calls"] == 0:
+    ui.onboarding()
+    st.stop()
+
+summary = client.summary(user_id, filters)
+st.caption(f"{period} · times in UTC")
+if summary["calls"] == 0:
+    st.info("No calls match these filters. Widen the time range or clear a filter in the sidebar.")
+    st.stop()
+
+calls = summary["calls"]
+tokens = summary["input_tokens"] + summary["output_tokens"]
+cols = st.columns(5)
+cols[0].metric("Total cost", ui.usd(summary["total_cost_usd"]),
+               help="Priced calls only: calls of unknown models are counted apart, never as $0.")
+cols[1].metric("Calls", ui.number(calls))
+cols[2].metric("Tokens", ui.number(tokens),
+               help=f"{ui.number(summary['input_tokens'])} input · {ui.number(summary['output_tokens'])} output")
+cols[3].metric("Error rate", f"{summary['error_calls'] / calls:.1%}",
+               help=f"{ui.plural(summary['error_calls'], 'failed call')}")
+cols[4].metric("Unpriced calls", ui.number(summary["unpriced_calls"]),
+               help="Calls to models with no known price; their tokens are not in the total cost.")
+if summary["unpriced_calls"]:
+    st.warning(f"{ui.plural(summary['unpriced_calls'], 'call')} ({ui.plural(summary['unpriced_tokens'], 'token')}) "
+               "used models with no known price. They are **not** included in the total cost above.",
+               icon=":material/warning:")
+
+st.subheader("Cost over time")
+series = ui.frame(client.timeseries(user_id, filters, interval, "provider"))
+if series.empty:
+    st.caption("No data in this period.")
+else:
+    series["group"] = series["group"].fillna("unknown")
+    chart = px.bar(series, x="bucket", y="cost_usd", color="group",
+                   labels={"bucket": "", "cost_usd": "Cost (USD)", "group": "Provider"})
+    chart.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0}, bargap=0.15,
+                        legend={"orientation": "h", "y": 1.12, "title": None}, yaxis_tickprefix="$")
+    if interval == "day":
+        chart.update_xaxes(tickformat="%b %d", dtick=86_400_000, ticklabelmode="period")
+    st.plotly_chart(chart, width="stretch")
+
+left, right = st.columns(2)
+providers = ui.frame(client.breakdown(user_id, filters, "provider"))
+models = ui.frame(client.breakdown(user_id, filters, "model"))
+with left:
+    st.subheader("By provider")
+    chart = px.pie(providers, names="key", values="cost_usd", hole=0.55)
+    chart.update_traces(textinfo="label+percent", hovertemplate="%{label}: $%{value:.6f}<extra></extra>")
+    chart.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, showlegend=False)
+    st.plotly_chart(chart, width="stretch")
+with right:
+    st.subheader("Cost by model")
+    top = models[models["cost_usd"] > 0].sort_values("cost_usd").tail(10)  # unpriced models: table below
+    chart = px.bar(top, x="cost_usd", y="key", orientation="h", labels={"cost_usd": "Cost (USD)", "key": ""})
+    chart.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_tickprefix="$")
+    st.plotly_chart(chart, width="stretch")
+
+st.subheader("Top customers")
+customers = ui.frame(client.breakdown(user_id, filters, "customer_id")).head(10)
+customers["key"] = customers["key"].fillna("(no customer)")
+st.dataframe(customers[["key", "cost_usd", "calls", "input_tokens", "output_tokens", "unpriced_calls"]],
+             hide_index=True,
+             column_config={"key": "Customer", "cost_usd": ui.money_column("Cost"), "calls": ui.count_column("Calls"),
+                            "input_tokens": ui.count_column("Input tokens"),
+                            "output_tokens": ui.count_column("Output tokens"),
+                            "unpriced_calls": ui.count_column("Unpriced calls")})
+st.page_link("views/customers.py", label="All customers, with trends and CSV", icon=":material/group:")
+
+st.subheader("Latency and errors by model")
+models["error_rate"] = models["error_calls"] / models["calls"]
+st.dataframe(models[["key", "calls", "latency_p50_ms", "latency_p95_ms", "error_calls", "error_rate",
+                     "unpriced_calls", "unpriced_tokens", "cost_usd"]],
+             hide_index=True,
+             column_config={"key": "Model", "calls": ui.count_column("Calls"),
+                            "latency_p50_ms": st.column_config.NumberColumn("p50 latency", format="%.0f ms"),
+                            "latency_p95_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms"),
+                            "error_calls": "Errors",
+                            "error_rate": st.column_config.NumberColumn("Error rate", format="percent"),
+                            "unpriced_calls": ui.count_column("Unpriced calls"),
+                            "unpriced_tokens": ui.count_column("Unpriced tokens"), "cost_usd": ui.money_column("Cost")})

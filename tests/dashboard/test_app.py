@@ -1,0 +1,268 @@
+"""The dashboard from its entry point (AppTest), against the real API process on a temporary DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import stat
+from decimal import Decimal
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import auth, ui
+from tests.dashboard.conftest import PASSWORD, DashboardUser, app, click, deactivate, log_in, signed_up
+from tests.factories import create_user
+from tests.server import ApiServer
+
+PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/settings.py"]
+
+
+def texts(at: AppTest) -> str:
+    """Everything a person can read on the page, as one string."""
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+             for e in getattr(at, kind)]
+    parts += [m.label + " " + str(m.value) for m in at.metric]
+    parts += [str(c.value) for c in at.code]
+    return "\n".join(map(str, parts))
+
+
+def summary(api: ApiServer, member: DashboardUser) -> dict:
+    return httpx.get(f"{api.url}/v1/analytics/summary", headers=api.admin(member.id)).json()
+
+
+# -- login gate ---------------------------------------------------------------------------------------
+def test_only_the_login_and_signup_forms_show_before_login(dashboard_env: ApiServer) -> None:
+    at = app().run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Email", "Password", "Email", "Password (8+ characters)",
+                                                "Repeat password"]
+    assert [b.label for b in at.button] == ["Log in", "Sign up"]
+    assert not at.sidebar.children  # no page list, no filters, no user
+    assert not at.metric and not at.dataframe and not at.code
+    assert "Overview" not in texts(at)
+
+
+def test_wrong_password_is_refused_and_the_lockout_is_server_side(new_user: DashboardUser) -> None:
+    for _ in range(5):
+        at = log_in(new_user, password="not-the-password")
+        assert [e.value for e in at.error] == ["wrong email or password"]
+    at = log_in(new_user)  # the right password, but the API has locked the account for 15 minutes
+    assert "too many failed logins" in at.error[0].value
+    assert not at.metric and "Log in" in [b.label for b in at.button]
+
+
+def test_sign_up_only_for_an_email_the_api_knows(dashboard_env: ApiServer) -> None:
+    user = create_user(dashboard_env)
+    at = app().run()
+    at.text_input(key="signup_email").input("stranger@example.com")
+    at.text_input(key="signup_password").input(PASSWORD)
+    at.text_input(key="signup_confirm").input(PASSWORD)
+    click(at, "Sign up").run()
+    assert "no account for stranger@example.com" in at.error[0].value
+
+    at.text_input(key="signup_email").input(user.email)
+    at.text_input(key="signup_password").input(PASSWORD)
+    at.text_input(key="signup_confirm").input(PASSWORD)
+    click(at, "Sign up").run()
+    assert not at.error and "Password set" in at.success[0].value
+    at = log_in(DashboardUser(user))
+    assert not at.exception and at.title[0].value == "Overview"
+
+
+def test_log_out_shows_the_login_form_again_on_any_page(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.switch_page("views/settings.py").run()
+    assert at.title[0].value == "Settings"
+    click(at, "Log out").run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Log in", "Sign up"] and not at.metric and not at.code
+    assert "llmo_user" not in at.session_state
+
+
+def test_cookie_key_is_generated_private_and_reused(new_user: DashboardUser) -> None:
+    log_in(new_user)
+    path = ui.client.data_dir() / "dashboard_cookie_key"
+    key = path.read_text().strip()
+    assert len(key) >= 32 and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    log_in(new_user)
+    assert path.read_text().strip() == key
+
+
+def test_a_short_cookie_key_is_refused(new_user: DashboardUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMOBSERVE_COOKIE_KEY", "some_key")
+    at = app().run()
+    assert "LLMOBSERVE_COOKIE_KEY must be a random secret" in at.error[0].value
+    assert not at.text_input
+
+
+def test_api_down_is_a_clear_message(new_user: DashboardUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMOBSERVE_API_URL", "http://127.0.0.1:9")
+    ui.client.credentials.clear()
+    at = app().run()
+    assert not at.exception
+    assert "Cannot reach the llmobserve API at http://127.0.0.1:9" in at.error[0].value
+
+
+# -- pages ------------------------------------------------------------------------------------------
+def test_overview_shows_totals_charts_and_unpriced_apart(dashboard_env: ApiServer, seeded_user: DashboardUser
+                                                         ) -> None:
+    at = log_in(seeded_user)
+    assert not at.exception
+    expected = summary(dashboard_env, seeded_user)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Total cost"] == ui.usd(expected["total_cost_usd"]) and Decimal(expected["total_cost_usd"]) > 0
+    assert metrics["Calls"] == "5"
+    assert metrics["Unpriced calls"] == "1"
+    assert "1 call (550 tokens)" in at.warning[0].value and "not** included" in at.warning[0].value
+    assert metrics["Error rate"] == "20.0%"
+    shown = texts(at)
+    for heading in ("Cost over time", "By provider", "Cost by model", "Top customers", "Latency and errors by model"):
+        assert heading in shown
+    customers = at.dataframe[0].value
+    assert list(customers["key"]) == ["globex", "acme", "initech"] or set(customers["key"]) == {"acme", "globex",
+                                                                                              "initech"}
+    by_model = at.dataframe[1].value.set_index("key")
+    assert by_model.loc["my-private-finetune", "unpriced_calls"] == 1
+    assert by_model.loc["gpt-4o-mini-2024-07-18", "latency_p95_ms"] > 0
+
+
+def test_overview_filters_narrow_every_widget(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.selectbox(key="f_customer_id").select("acme").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Calls"] == "2" and metrics["Unpriced calls"] == "0"
+    at.selectbox(key="f_range").select("Last 24 hours").run()
+    at.selectbox(key="f_customer_id").select("All").run()
+    assert {m.label: m.value for m in at.metric}["Calls"] == "4"  # the anthropic call was two days ago
+
+
+def test_overview_empty_state_says_what_to_do_next(new_user: DashboardUser) -> None:
+    at = log_in(new_user)
+    shown = texts(at)
+    assert "No LLM calls recorded yet" in shown and "Settings" in shown
+    assert "pip install llmobserve" in shown
+    assert 'llmobserve.observe(api_key="llmo_…", customer_id="cust_1")' in shown
+    assert "chat.completions.create" in shown
+
+
+def test_runs_list_and_drill_down(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.switch_page("views/runs.py").run()
+    assert not at.exception
+    runs = at.dataframe[0].value
+    assert "summarise-ticket" in list(runs["name"]) and len(runs) == 4
+    unpriced = runs[runs["unpriced_calls"] == runs["calls"]]
+    assert len(unpriced) == 1 and unpriced["cost_usd"].isna().all()  # blank, never $0
+    at.query_params["run"] = "run-summarise-1"
+    at.run()
+    assert at.title[0].value == "summarise-ticket"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Calls"] == "2" and metrics["Status"] == "ok"
+    assert len(at.dataframe[0].value) == 2
+    click(at, "All runs").run()
+    assert "run" not in at.query_params and at.title[0].value == "Runs"
+
+
+def test_unknown_run_is_named_never_undefined(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.switch_page("views/runs.py")
+    at.query_params["run"] = "nope-123"
+    at.run()
+    assert [e.value for e in at.error] == ["run nope-123 not found"]
+    assert "undefined" not in texts(at)
+
+
+def test_customers_sortable_with_trends_and_csv(dashboard_env: ApiServer, seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.switch_page("views/customers.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert set(table["customer"]) == {"acme", "globex", "initech"}
+    assert list(table["cost_usd"]) == sorted(table["cost_usd"], reverse=True)
+    assert all(len(t) == 3 for t in table["trend"])  # one point per day of the period that has data
+    assert sum(table.set_index("customer").loc["globex", "trend"]) > 0
+    assert {m.label: m.value for m in at.metric}["Customers"] == "3"
+    assert at.get("download_button")
+
+
+def test_settings_reveals_the_initial_key_once(dashboard_env: ApiServer, new_user: DashboardUser) -> None:
+    at = log_in(new_user)
+    at.switch_page("views/settings.py").run()
+    assert not at.exception
+    shown = texts(at)
+    assert new_user.email in [t.value for t in at.text_input] and "Ada Lovelace" in [t.value for t in at.text_input]
+    assert "individual" in [t.value for t in at.text_input]
+    assert [c.value for c in at.code][0] == new_user.user.api_key
+    assert "shown only once" in shown
+    at.run()  # a rerun keeps it for the session
+    assert [c.value for c in at.code][0] == new_user.user.api_key
+
+    again = log_in(new_user)  # a new session: the API will not hand it out again
+    again.switch_page("views/settings.py").run()
+    assert new_user.user.api_key not in texts(again)
+    assert "already been shown once" in texts(again)
+
+
+def test_settings_generate_and_revoke_keys(dashboard_env: ApiServer, new_user: DashboardUser) -> None:
+    at = log_in(new_user)
+    at.switch_page("views/settings.py").run()
+    [name] = [t for t in at.text_input if t.label == "Key name"]
+    name.input("staging")
+    click(at, "Generate New API Key").run()
+    assert not at.exception
+    new_key = [c.value for c in at.code if c.value.startswith("llmo_") and not c.value.endswith("…")
+               and c.value != new_user.user.api_key]
+    assert len(new_key) == 1
+    assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary",
+                     headers={"Authorization": f"Bearer {new_key[0]}"}).status_code == 200
+    assert "staging" in texts(at)
+
+    click(at, "I have copied it").run()
+    assert new_key[0] not in texts(at)
+    click(at, "Revoke", index=1).run()  # the second key, "staging" (keys are listed oldest first)
+    click(at, "Confirm revoke").run()
+    assert not at.exception and "Key revoked" in texts(at)
+    assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary",
+                     headers={"Authorization": f"Bearer {new_key[0]}"}).status_code == 401
+    assert len([b for b in at.button if b.label == "Revoke"]) == 1
+
+
+def test_one_user_never_sees_another_users_data(dashboard_env: ApiServer, seeded_user: DashboardUser) -> None:
+    other = signed_up(dashboard_env)
+    at = log_in(other)
+    assert "No LLM calls recorded yet" in texts(at)
+    at.switch_page("views/customers.py").run()
+    assert not at.dataframe
+
+
+# -- deactivated accounts -----------------------------------------------------------------------------
+def test_a_deactivated_user_is_logged_out_and_cannot_log_in(dashboard_env: ApiServer, seeded_user: DashboardUser
+                                                           ) -> None:
+    at = log_in(seeded_user)
+    assert at.title[0].value == "Overview"
+    deactivate(dashboard_env, seeded_user.id)
+    at.run()  # the very next run re-checks /v1/me
+    assert "no longer active" in at.warning[0].value
+    assert [b.label for b in at.button] == ["Log in", "Sign up"] and not at.metric
+    at = log_in(seeded_user)
+    assert [e.value for e in at.error] == ["this account has been deactivated"]
+
+
+def test_an_old_cookie_does_not_let_a_deactivated_user_in(dashboard_env: ApiServer, new_user: DashboardUser,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest cannot send cookies, so stand in for the browser: a valid signed cookie naming the user."""
+    from streamlit_authenticator.controllers import CookieController
+
+    deleted: list[bool] = []
+    monkeypatch.setattr(auth, "_has_cookie", lambda: True)
+    monkeypatch.setattr(CookieController, "get_cookie",
+                        lambda self: {"username": new_user.email.lower(), "exp_date": 4102444800.0})
+    monkeypatch.setattr(CookieController, "delete_cookie", lambda self: deleted.append(True))
+    at = app().run()
+    assert not at.exception and at.title[0].value == "Overview"  # the cookie logs the user back in
+
+    deactivate(dashboard_env, new_user.id)
+    at = app().run()
+    assert [b.label for b in at.button] == ["Log in", "Sign up"] and not at.metric and not at.code
+    assert deleted, "the stale cookie is deleted"
