@@ -11,20 +11,23 @@ MODELS = ["gpt-4o-mini-2024-07-18", "gpt-4.1-nano-2025-04-14", "claude-3-5-haiku
           "claude-sonnet-4-5-20250929", "gpt-5-nano-2025-08-07", "text-embedding-3-small"]
 
 
-def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1_000_000) -> float:
-    """Insert `rows` events spread over `days`; returns seconds taken."""
+def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1_000_000,
+         recent: bool = False) -> float:
+    """Insert `rows` events spread over `days` (from 2026-10-01, or ending now when `recent`);
+    returns seconds taken."""
     db = Database(path)
     started = time.perf_counter()
     cur = db.cursor()
     if users.get_user(db, user_id=tenant_id) is None:
         users.insert_user(cur, user_id=tenant_id, email=f"{tenant_id}@bench.invalid", first_name="Bench",
                           last_name=None, user_type="individual", source="admin")
+    start = f"(now()::TIMESTAMP - INTERVAL {days} DAY)" if recent else "TIMESTAMP '2026-10-01'"
     models = "[" + ", ".join(f"'{m}'" for m in MODELS) + "]"
     for offset in range(0, rows, chunk):
         n = min(chunk, rows - offset)
         cur.execute(f"""
             INSERT INTO events
-            SELECT uuid(), ?, TIMESTAMP '2026-10-01' + to_seconds((i * {days * 86400} // {rows})::BIGINT),
+            SELECT uuid(), ?, {start} + to_seconds((i * {days * 86400} // {rows})::BIGINT),
                    CASE WHEN i % 6 < 2 THEN 'openai' WHEN i % 6 < 4 THEN 'anthropic' ELSE 'openai' END,
                    {models}[(i % 6) + 1], 'chat', 'cust_' || (i % 500), 'run_' || (i // 3), 'bench-run',
                    1000 + i % 700, (i % 4) * 100, 0, 200 + i % 300, 0, 300 + (i % 1000), NULL, i % 5 = 0,
