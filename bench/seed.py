@@ -1,14 +1,18 @@
-"""Fill a DuckDB file with synthetic, priced events for one tenant, straight through SQL (fast)."""
+"""Fill a DuckDB file with synthetic, priced events for one tenant, straight through SQL (fast).
+
+The traffic is shaped like a product's: 500 customers with a skewed share of calls (a few heavy ones, a
+long tail), each mostly on one model; 2% errors; one model (a private fine-tune) has no known price.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from api.store import Database, users
+from api.store import Database, events, users
 
-MODELS = ["gpt-4o-mini-2024-07-18", "gpt-4.1-nano-2025-04-14", "claude-3-5-haiku-20241022",
-          "claude-sonnet-4-5-20250929", "gpt-5-nano-2025-08-07", "text-embedding-3-small"]
+MODELS = ["gpt-4o-mini-2024-07-18", "claude-3-5-haiku-20241022", "gpt-4.1-nano-2025-04-14",
+          "claude-sonnet-4-5-20250929", "gpt-5-nano-2025-08-07", "acme-finetune-v2"]
 
 
 def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1_000_000,
@@ -27,15 +31,23 @@ def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1
         n = min(chunk, rows - offset)
         cur.execute(f"""
             INSERT INTO events
+            WITH calls AS (
+                SELECT i, CAST(floor(500 * pow(hash(i) / 18446744073709551615.0, 3)) AS INTEGER) AS customer,
+                       i % 10 = 0 AS off_model
+                FROM range(?, ?) t(i)
+            ), shaped AS (
+                SELECT *, (customer + CAST(off_model AS INTEGER)) % 6 AS m FROM calls
+            )
             SELECT uuid(), ?, {start} + to_seconds((i * {days * 86400} // {rows})::BIGINT),
-                   CASE WHEN i % 6 < 2 THEN 'openai' WHEN i % 6 < 4 THEN 'anthropic' ELSE 'openai' END,
-                   {models}[(i % 6) + 1], 'chat', 'cust_' || (i % 500), 'run_' || (i // 3), 'bench-run',
+                   CASE WHEN m % 2 = 1 THEN 'anthropic' ELSE 'openai' END,
+                   {models}[m + 1], 'chat', 'cust_' || customer, 'run_' || (i // 3), 'bench-run',
                    1000 + i % 700, (i % 4) * 100, 0, 200 + i % 300, 0, 300 + (i % 1000), NULL, i % 5 = 0,
                    CASE WHEN i % 50 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL, NULL, NULL, 'bench',
-                   CASE WHEN i % 100 = 99 THEN NULL ELSE CAST(0.000123 + (i % 97) * 0.000001 AS DECIMAL(18, 12)) END,
-                   CASE WHEN i % 100 = 99 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now()
-            FROM range(?, ?) t(i)
-        """, [tenant_id, offset, offset + n]).fetchall()
+                   CASE WHEN m = 5 THEN NULL ELSE CAST(0.000123 + (i % 97) * 0.000001 AS DECIMAL(18, 12)) END,
+                   CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now()
+            FROM shaped
+        """, [offset, offset + n, tenant_id]).fetchall()
+    events.rebuild_usage_hourly(db)
     cur.execute("CHECKPOINT").fetchall()
     db.close()
     return time.perf_counter() - started

@@ -1,4 +1,6 @@
-"""Tenant-scoped aggregate reads for the dashboard, notebooks and scripts."""
+"""Tenant-scoped aggregate reads for the dashboard, notebooks and scripts.
+
+Totals come from the hourly rollup (see usage.py); percentiles and runs need the calls themselves."""
 
 from __future__ import annotations
 
@@ -6,48 +8,50 @@ from typing import Any
 
 from api.store.db import Database
 from api.store.filters import EventFilters, where_clause
+from api.store.usage import usage_source
 
 GROUP_COLUMNS = {"provider": "provider", "model": "model", "customer_id": "customer_id"}
 INTERVALS = {"hour": "hour", "day": "day"}
 
 UNPRICED = "pricing_status = 'unpriced'"
 COST = "coalesce(sum(cost_usd), 0)"
+UNPRICED_CALLS = f"coalesce(sum(calls) FILTER ({UNPRICED}), 0)"
+UNPRICED_TOKENS = f"coalesce(sum(input_tokens + output_tokens) FILTER ({UNPRICED}), 0)"
 
 
 def summary(db: Database, *, tenant_id: str, filters: EventFilters) -> dict[str, Any]:
-    where, params = where_clause(tenant_id, filters)
+    source, params = usage_source(tenant_id, filters)
     rows = db.fetchdicts(
         f"""
-        SELECT {COST} AS total_cost_usd, count(*) AS calls,
+        SELECT {COST} AS total_cost_usd, coalesce(sum(calls), 0) AS calls,
                coalesce(sum(input_tokens), 0) AS input_tokens,
                coalesce(sum(cached_input_tokens), 0) AS cached_input_tokens,
                coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
                coalesce(sum(output_tokens), 0) AS output_tokens,
                coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
-               count(*) FILTER ({UNPRICED}) AS unpriced_calls,
-               coalesce(sum(input_tokens + output_tokens) FILTER ({UNPRICED}), 0) AS unpriced_tokens,
-               count(*) FILTER (status = 'error') AS error_calls,
-               count(*) FILTER (status = 'incomplete') AS incomplete_calls,
-               avg(latency_ms) AS avg_latency_ms,
-               min(timestamp) AS first_event_at, max(timestamp) AS last_event_at
-        FROM events WHERE {where}
+               {UNPRICED_CALLS} AS unpriced_calls, {UNPRICED_TOKENS} AS unpriced_tokens,
+               coalesce(sum(calls) FILTER (status = 'error'), 0) AS error_calls,
+               coalesce(sum(calls) FILTER (status = 'incomplete'), 0) AS incomplete_calls,
+               sum(latency_sum) / nullif(sum(latency_count), 0) AS avg_latency_ms,
+               min(first_at) AS first_event_at, max(last_at) AS last_event_at
+        FROM ({source})
         """, params)
     # A DISTINCT aggregate beside the others makes DuckDB take a much slower plan: ask for it apart.
-    customers = db.fetchone(f"SELECT count(DISTINCT customer_id) FROM events WHERE {where}", params)
+    customers = db.fetchone(f"SELECT count(DISTINCT customer_id) FROM ({source})", params)
     return {**rows[0], "customers": customers[0] if customers else 0}
 
 
 def timeseries(db: Database, *, tenant_id: str, filters: EventFilters, interval: str,
                group_by: str | None) -> list[dict[str, Any]]:
-    where, params = where_clause(tenant_id, filters)
+    source, params = usage_source(tenant_id, filters)
     group = GROUP_COLUMNS[group_by] if group_by else "NULL"
     return db.fetchdicts(
         f"""
-        SELECT date_trunc('{INTERVALS[interval]}', timestamp) AS bucket, {group} AS "group",
-               {COST} AS cost_usd, count(*) AS calls,
-               coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-               count(*) FILTER ({UNPRICED}) AS unpriced_calls
-        FROM events WHERE {where}
+        SELECT date_trunc('{INTERVALS[interval]}', ts) AS bucket, {group} AS "group",
+               {COST} AS cost_usd, sum(calls) AS calls,
+               sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+               {UNPRICED_CALLS} AS unpriced_calls
+        FROM ({source})
         GROUP BY ALL ORDER BY bucket, "group"
         """, params)
 
@@ -58,20 +62,19 @@ EXACT_QUANTILES_UP_TO = 1_000_000
 
 
 def breakdown(db: Database, *, tenant_id: str, filters: EventFilters, by: str) -> list[dict[str, Any]]:
-    where, params = where_clause(tenant_id, filters)
+    source, source_params = usage_source(tenant_id, filters)
     column = GROUP_COLUMNS[by]
     rows = db.fetchdicts(
         f"""
-        SELECT {column} AS key, {COST} AS cost_usd, count(*) AS calls,
-               coalesce(sum(input_tokens), 0) AS input_tokens,
-               coalesce(sum(cached_input_tokens), 0) AS cached_input_tokens,
-               coalesce(sum(output_tokens), 0) AS output_tokens,
-               count(*) FILTER ({UNPRICED}) AS unpriced_calls,
-               coalesce(sum(input_tokens + output_tokens) FILTER ({UNPRICED}), 0) AS unpriced_tokens,
-               count(*) FILTER (status = 'error') AS error_calls
-        FROM events WHERE {where}
+        SELECT {column} AS key, {COST} AS cost_usd, sum(calls) AS calls,
+               sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
+               sum(output_tokens) AS output_tokens,
+               {UNPRICED_CALLS} AS unpriced_calls, {UNPRICED_TOKENS} AS unpriced_tokens,
+               coalesce(sum(calls) FILTER (status = 'error'), 0) AS error_calls
+        FROM ({source})
         GROUP BY ALL ORDER BY cost_usd DESC, calls DESC
-        """, params)
+        """, source_params)
+    where, params = where_clause(tenant_id, filters)
     sample = "TABLESAMPLE 10% (system)" if sum(r["calls"] for r in rows) > EXACT_QUANTILES_UP_TO else ""
     # one quantile call with a list sorts once instead of twice
     quantiles = dict(db.fetchall(

@@ -20,6 +20,33 @@ EXPORT_COLUMNS = (
 )
 
 
+# Adds the flush's kept events to the hourly totals (one row per group-hour, summed on conflict).
+ROLLUP_UPSERT = """
+    INSERT INTO usage_hourly
+    SELECT p.tenant_id, date_trunc('hour', p.timestamp), p.provider, p.model, coalesce(p.customer_id, ''), p.status,
+           p.pricing_status, count(*),
+           sum(CAST(p.cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12))),
+           sum(p.input_tokens), sum(p.cached_input_tokens), sum(p.cache_write_tokens), sum(p.output_tokens),
+           sum(p.reasoning_tokens), coalesce(sum(p.latency_ms), 0), count(p.latency_ms),
+           min(p.timestamp), max(p.timestamp)
+    FROM pending p JOIN pending_keep k USING (row_no) WHERE k.keep
+    GROUP BY ALL
+    ON CONFLICT DO UPDATE SET
+        calls = calls + excluded.calls,
+        cost_usd = CASE WHEN cost_usd IS NULL THEN excluded.cost_usd
+                        WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE cost_usd + excluded.cost_usd END,
+        input_tokens = input_tokens + excluded.input_tokens,
+        cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+        latency_sum = latency_sum + excluded.latency_sum,
+        latency_count = latency_count + excluded.latency_count,
+        first_at = least(first_at, excluded.first_at),
+        last_at = greatest(last_at, excluded.last_at)
+"""
+
+
 def insert_events(db: Database, *, batch: pa.Table) -> Future:
     """Queue one request's events; the future gives (accepted, duplicates) once they are committed.
 
@@ -63,6 +90,7 @@ def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table]) -> l
             FROM pending p JOIN pending_keep k USING (row_no) WHERE k.keep
             """
         ).fetchall()
+        cur.execute(ROLLUP_UPSERT).fetchall()
     finally:
         cur.unregister("pending")
         cur.unregister("pending_keep")
@@ -72,6 +100,21 @@ def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table]) -> l
         results.append((accepted, size - accepted))
         start += size
     return results
+
+
+def rebuild_usage_hourly(db: Database) -> None:
+    """Recompute the hourly totals from the events (after a bulk load straight into the events table)."""
+    with db.transaction() as cur:
+        cur.execute("DELETE FROM usage_hourly").fetchall()
+        cur.execute(
+            """
+            INSERT INTO usage_hourly
+            SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
+                   pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
+                   sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                   coalesce(sum(latency_ms), 0), count(latency_ms), min(timestamp), max(timestamp)
+            FROM events GROUP BY ALL
+            """).fetchall()
 
 
 def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None) -> pa.Table:
@@ -90,9 +133,10 @@ def count_events(db: Database, *, tenant_id: str) -> int:
 
 def purge_tenant_events(db: Database, *, tenant_id: str) -> int:
     """Delete every event of one tenant (an operator's explicit purge)."""
-    cur = db.cursor()
-    count = cur.execute("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id]).fetchone()[0]
-    cur.execute("DELETE FROM events WHERE tenant_id = ?", [tenant_id]).fetchall()
+    with db.transaction() as cur:
+        count = cur.execute("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id]).fetchone()[0]
+        cur.execute("DELETE FROM events WHERE tenant_id = ?", [tenant_id]).fetchall()
+        cur.execute("DELETE FROM usage_hourly WHERE tenant_id = ?", [tenant_id]).fetchall()
     return int(count)
 
 

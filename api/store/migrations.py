@@ -91,4 +91,39 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        -- Hourly totals per (tenant, provider, model, customer, status, pricing status), kept in the same
+        -- transaction as the events, so analytics read ~1 row per group-hour instead of every call.
+        -- customer_key is customer_id with '' for none: a key column cannot be NULL.
+        CREATE TABLE usage_hourly (
+            tenant_id VARCHAR NOT NULL,
+            hour TIMESTAMP NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            customer_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            pricing_status VARCHAR NOT NULL,
+            calls BIGINT NOT NULL,
+            cost_usd DECIMAL(38, 12),
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_sum DOUBLE NOT NULL,
+            latency_count BIGINT NOT NULL,
+            first_at TIMESTAMP NOT NULL,
+            last_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, hour, provider, model, customer_key, status, pricing_status)
+        );
+        INSERT INTO usage_hourly
+        SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
+               pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
+               sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
+               count(latency_ms), min(timestamp), max(timestamp)
+        FROM events GROUP BY ALL;
+        """,
+    ),
 ]

@@ -68,6 +68,7 @@ def relink_user_id(cur: duckdb.DuckDBPyConnection, *, old_id: str, new_id: str) 
     """An operator-created user signs up through Clerk: adopt the Clerk id everywhere."""
     cur.execute("UPDATE api_keys SET user_id = ? WHERE user_id = ?", [new_id, old_id]).fetchall()
     cur.execute("UPDATE events SET tenant_id = ? WHERE tenant_id = ?", [new_id, old_id]).fetchall()
+    cur.execute("UPDATE usage_hourly SET tenant_id = ? WHERE tenant_id = ?", [new_id, old_id]).fetchall()
     cur.execute("UPDATE users SET id = ?, source = 'clerk' WHERE id = ?", [new_id, old_id]).fetchall()
 
 

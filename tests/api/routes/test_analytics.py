@@ -102,3 +102,41 @@ def test_bad_filters_are_422_not_500(api: ApiServer, seeded: TestUser) -> None:
         assert answer.status_code == 422, params
     answer = httpx.get(f"{api.url}/v1/analytics/breakdown", headers=seeded.headers, params={"by": "tenant_id"})
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (None, None),
+        ("2026-10-01T09:30:00Z", None),            # starts at a call, mid-hour
+        ("2026-10-01T09:30:00.000001Z", None),     # just after it
+        (None, "2026-10-02T18:00:00Z"),            # ends exactly at a call (end is exclusive)
+        ("2026-10-01T09:10:00Z", "2026-10-01T09:50:00Z"),  # inside one hour
+        ("2026-10-01T00:00:00Z", "2026-10-03T00:00:00Z"),  # whole hours only
+        ("2026-10-01T09:45:00+02:00", "2026-10-02T18:30:00Z"),  # offsets are converted to UTC
+    ],
+)
+def test_totals_match_the_calls_themselves_for_any_range(api: ApiServer, seeded: TestUser, start: str | None,
+                                                         end: str | None) -> None:
+    params = {k: v for k, v in {"start": start, "end": end}.items() if v}
+    body = get(api, seeded, "/v1/analytics/summary", **params)
+    arrow = httpx.get(f"{api.url}/v1/events/export", headers=seeded.headers, params={"format": "arrow", **params})
+    calls = pa.ipc.open_stream(io.BytesIO(arrow.content)).read_all().to_pylist()
+    assert body["calls"] == len(calls)
+    assert Decimal(body["total_cost_usd"]) == sum((c["cost_usd"] or Decimal(0) for c in calls), Decimal(0))
+    assert body["input_tokens"] == sum(c["input_tokens"] for c in calls)
+
+
+def test_a_resent_batch_does_not_count_twice_in_totals(api: ApiServer, user: TestUser) -> None:
+    batch = [make_event(timestamp=DAY1), make_event(timestamp=DAY2)]
+    post_events(api, user, batch)
+    post_events(api, user, batch)
+    assert get(api, user, "/v1/analytics/summary")["calls"] == 2
+    assert sum(p["calls"] for p in get(api, user, "/v1/analytics/timeseries")["data"]) == 2
+
+
+def test_calls_without_a_customer_are_grouped_as_none(api: ApiServer, user: TestUser) -> None:
+    post_events(api, user, [make_event(customer_id=None), make_event(customer_id="acme")])
+    rows = {r["key"]: r["calls"] for r in get(api, user, "/v1/analytics/breakdown", by="customer_id")["data"]}
+    assert rows == {None: 1, "acme": 1}
+    assert get(api, user, "/v1/analytics/summary", customer_id="acme")["calls"] == 1
