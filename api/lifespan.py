@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from api.accounts import Accounts
 from api.config import settings
 from api.price_book import PriceBook
-from api.store import Database
+from api.store import Database, events
 
 log = logging.getLogger("llmobserve.api")
 LAST_USED_SAVE_SECONDS = 10
+ROLL_UP_SECONDS = 1.0
 
 
 async def _save_last_used_forever(accounts: Accounts) -> None:
@@ -25,6 +26,16 @@ async def _save_last_used_forever(accounts: Accounts) -> None:
             await asyncio.to_thread(accounts.save_last_used)
         except Exception:  # noqa: BLE001 - a missed save only delays last_used_at
             log.exception("could not save key last-use times")
+
+
+async def _roll_up_forever(db: Database) -> None:
+    """Fold new events into the hourly totals; reads are exact either way, this keeps them fast."""
+    while True:
+        await asyncio.sleep(ROLL_UP_SECONDS)
+        try:
+            await asyncio.wrap_future(events.roll_up(db))
+        except Exception:  # noqa: BLE001 - the next round retries; reads stay exact meanwhile
+            log.exception("could not roll up usage")
 
 
 @contextlib.asynccontextmanager
@@ -47,10 +58,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("create a first user: curl -X POST localhost:8000/admin/users -H \"Authorization: Bearer "
              "$(cat %s)\" -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'",
              settings.data_dir / "admin_token")
-    saver = asyncio.create_task(_save_last_used_forever(accounts))
+    background = [asyncio.create_task(_save_last_used_forever(accounts)), asyncio.create_task(_roll_up_forever(db))]
     try:
         yield
     finally:
-        saver.cancel()
+        for task in background:
+            task.cancel()
         accounts.save_last_used()
         db.close()

@@ -17,6 +17,10 @@ from api.store.migrations import MIGRATIONS
 
 log = logging.getLogger("llmobserve.store")
 
+# A group-commit writer: (cursor inside the open transaction, the queued items, this flush's number)
+# → one result per item.
+Writer = Callable[[duckdb.DuckDBPyConnection, list[Any], int], list[Any]]
+
 
 def utcnow() -> datetime:
     """Naive UTC: every TIMESTAMP column holds UTC."""
@@ -44,8 +48,11 @@ class Database:
         self._con = duckdb.connect(path, config={"memory_limit": memory_limit, "threads": threads})
         self._local = threading.local()
         self._commit_interval = commit_interval_ms / 1000
-        self._jobs: queue.Queue[tuple[Callable[[duckdb.DuckDBPyConnection, list[Any]], list[Any]], Any, Future] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Writer, Any, Future] | None] = queue.Queue()
         self._migrate()
+        # Every group commit gets the next number; events carry theirs (flush_seq), so the rollup can
+        # take "everything committed since" without depending on clocks.
+        self.flush_seq = int(self._con.execute("SELECT coalesce(max(flush_seq), 0) FROM events").fetchone()[0])
         self._writer = threading.Thread(target=self._write_loop, name="llmobserve-writer", daemon=True)
         self._writer.start()
 
@@ -97,9 +104,9 @@ class Database:
         return self.fetchone("SELECT 1") == (1,)
 
     # -- group commit --------------------------------------------------------------------------
-    def submit(self, writer: Callable[[duckdb.DuckDBPyConnection, list[Any]], list[Any]], item: Any) -> Future:
-        """Queue `item` for `writer(cursor, items)`, which runs inside one transaction with every
-        other item queued for the same writer; the future resolves after the commit."""
+    def submit(self, writer: Writer, item: Any) -> Future:
+        """Queue `item` for `writer(cursor, items, flush_seq)`, which runs inside one transaction with
+        every other item queued for the same writer; the future resolves after the commit."""
         future: Future = Future()
         self._jobs.put((writer, item, future))
         return future
@@ -129,11 +136,11 @@ class Database:
             for writer, jobs in by_writer.items():
                 self._run_group(cur, writer, jobs)
 
-    @staticmethod
-    def _run_group(cur: duckdb.DuckDBPyConnection, writer: Callable, jobs: list[tuple[Any, Future]]) -> None:
+    def _run_group(self, cur: duckdb.DuckDBPyConnection, writer: Writer, jobs: list[tuple[Any, Future]]) -> None:
+        self.flush_seq += 1
         try:
             cur.execute("BEGIN")
-            results = writer(cur, [item for item, _ in jobs])
+            results = writer(cur, [item for item, _ in jobs], self.flush_seq)
             cur.execute("COMMIT")
         except Exception as exc:  # the whole group failed: tell every waiting request
             try:

@@ -20,16 +20,14 @@ EXPORT_COLUMNS = (
 )
 
 
-# Adds the flush's kept events to the hourly totals (one row per group-hour, summed on conflict).
+# Adds every event committed since the last roll-up to the hourly totals (summed on conflict).
 ROLLUP_UPSERT = """
     INSERT INTO usage_hourly
-    SELECT p.tenant_id, date_trunc('hour', p.timestamp), p.provider, p.model, coalesce(p.customer_id, ''), p.status,
-           p.pricing_status, count(*),
-           sum(CAST(p.cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12))),
-           sum(p.input_tokens), sum(p.cached_input_tokens), sum(p.cache_write_tokens), sum(p.output_tokens),
-           sum(p.reasoning_tokens), coalesce(sum(p.latency_ms), 0), count(p.latency_ms),
-           min(p.timestamp), max(p.timestamp)
-    FROM pending p JOIN pending_keep k USING (row_no) WHERE k.keep
+    SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
+           pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
+           sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
+           count(latency_ms), min(timestamp), max(timestamp)
+    FROM events WHERE flush_seq > ? AND flush_seq <= ?
     GROUP BY ALL
     ON CONFLICT DO UPDATE SET
         calls = calls + excluded.calls,
@@ -47,6 +45,21 @@ ROLLUP_UPSERT = """
 """
 
 
+def roll_up(db: Database) -> Future:
+    """Queue a roll-up of everything committed so far into usage_hourly (the future gives how many
+    flushes it took in). Reads stay exact meanwhile: they add the calls not rolled up yet."""
+    return db.submit(_roll_up, None)
+
+
+def _roll_up(cur: duckdb.DuckDBPyConnection, items: list[None], flush_seq: int) -> list[int]:
+    done = cur.execute("SELECT rolled_up_to FROM usage_state WHERE id = 1").fetchone()[0]
+    upto = flush_seq - 1  # the writer runs one group at a time: every earlier flush has committed
+    if upto > done:
+        cur.execute(ROLLUP_UPSERT, [done, upto]).fetchall()
+        cur.execute("UPDATE usage_state SET rolled_up_to = ? WHERE id = 1", [upto]).fetchall()
+    return [upto - done] * len(items)
+
+
 def insert_events(db: Database, *, batch: pa.Table) -> Future:
     """Queue one request's events; the future gives (accepted, duplicates) once they are committed.
 
@@ -55,7 +68,7 @@ def insert_events(db: Database, *, batch: pa.Table) -> Future:
     return db.submit(_write_batches, batch)
 
 
-def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table]) -> list[tuple[int, int]]:
+def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table], flush_seq: int) -> list[tuple[int, int]]:
     """Insert every queued request's events in one statement, skipping ids already stored.
 
     Ids are checked only against stored events in the batch's own time range: a re-sent event keeps its
@@ -80,20 +93,19 @@ def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table]) -> l
             fresh = row_no not in stored and key not in seen
             seen.add(key)
             keep.append(fresh)
-        cur.register("pending_keep", pa.table({"row_no": pa.array(range(len(keep)), pa.int64()),
-                                               "keep": pa.array(keep, pa.bool_())}))
+        fresh = combined.filter(pa.array(keep, pa.bool_())) if not all(keep) else combined
+        cur.register("fresh", fresh)
         cur.execute(
             """
             INSERT INTO events BY NAME
-            SELECT p.* EXCLUDE (cost_pico, row_no),
-                   CAST(p.cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12)) AS cost_usd
-            FROM pending p JOIN pending_keep k USING (row_no) WHERE k.keep
-            """
-        ).fetchall()
-        cur.execute(ROLLUP_UPSERT).fetchall()
+            SELECT * EXCLUDE (cost_pico, row_no),
+                   CAST(cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12)) AS cost_usd,
+                   CAST(? AS BIGINT) AS flush_seq
+            FROM fresh
+            """, [flush_seq]).fetchall()
     finally:
         cur.unregister("pending")
-        cur.unregister("pending_keep")
+        cur.unregister("fresh")
     results, start = [], 0
     for size in sizes:
         accepted = sum(keep[start:start + size])
@@ -115,6 +127,7 @@ def rebuild_usage_hourly(db: Database) -> None:
                    coalesce(sum(latency_ms), 0), count(latency_ms), min(timestamp), max(timestamp)
             FROM events GROUP BY ALL
             """).fetchall()
+        cur.execute("UPDATE usage_state SET rolled_up_to = (SELECT coalesce(max(flush_seq), 0) FROM events)").fetchall()
 
 
 def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None) -> pa.Table:

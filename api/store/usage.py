@@ -1,6 +1,11 @@
-"""The `usage` source the aggregate reads share: hourly totals for whole hours inside the requested
-range, plus raw events for the part-hours at its edges. Exact for any range, and ~1 row per
-group-hour instead of one per call for everything but the edges."""
+"""The `usage` source the aggregate reads share, exact for any range:
+
+- hourly totals (usage_hourly) for the whole hours inside the requested range,
+- plus the calls in those hours that the writer has not rolled up yet (at most ~1 s of traffic),
+- plus the calls in the part-hours at the range's edges.
+
+One statement reads all three in one snapshot, so a roll-up running meanwhile cannot count a call
+twice or miss it. ~1 row per group-hour instead of one per call."""
 
 from __future__ import annotations
 
@@ -72,6 +77,15 @@ def usage_source(tenant_id: str, filters: EventFilters) -> tuple[str, list[objec
             part_params.append(hi)
         parts.append(f"SELECT {ROLLUP_COLUMNS} FROM usage_hourly WHERE {' AND '.join(clauses)}")
         params += part_params
+        recent, recent_params = _dimensions(filters, "customer_id")
+        recent = ["tenant_id = ?", *recent, "flush_seq > (SELECT rolled_up_to FROM usage_state WHERE id = 1)"]
+        recent_params = [tenant_id, *recent_params]
+        for clause, bound in (("timestamp >= ?", lo), ("timestamp < ?", hi)):
+            if bound:
+                recent.append(clause)
+                recent_params.append(bound)
+        parts.append(f"SELECT {RAW_COLUMNS} FROM events WHERE {' AND '.join(recent)}")
+        params += recent_params
     if raw_ranges:
         clauses, dim_params = _dimensions(filters, "customer_id")
         ranges = " OR ".join("(timestamp >= ? AND timestamp < ?)" for _ in raw_ranges)

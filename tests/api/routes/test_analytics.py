@@ -140,3 +140,17 @@ def test_calls_without_a_customer_are_grouped_as_none(api: ApiServer, user: Test
     rows = {r["key"]: r["calls"] for r in get(api, user, "/v1/analytics/breakdown", by="customer_id")["data"]}
     assert rows == {None: 1, "acme": 1}
     assert get(api, user, "/v1/analytics/summary", customer_id="acme")["calls"] == 1
+
+
+def test_totals_stay_exact_before_and_after_the_writer_rolls_calls_up(api: ApiServer, user: TestUser) -> None:
+    import time
+
+    post_events(api, user, [make_event(timestamp=DAY1), make_event(timestamp=DAY2)])
+    before = get(api, user, "/v1/analytics/summary")
+    time.sleep(1.5)  # the API rolls new calls into the hourly totals every second
+    post_events(api, user, [make_event(timestamp=DAY2)])  # not rolled up yet
+    after = get(api, user, "/v1/analytics/summary")
+    assert (before["calls"], after["calls"]) == (2, 3)
+    assert Decimal(after["total_cost_usd"]) == Decimal(before["total_cost_usd"]) * 3 / 2
+    by_day = get(api, user, "/v1/analytics/timeseries", interval="day")["data"]
+    assert [p["calls"] for p in by_day] == [1, 2]
