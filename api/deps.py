@@ -77,10 +77,18 @@ def get_tenant(
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Operator endpoints: the admin token alone."""
+def require_admin(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_llmobserve_user: Annotated[str | None, Header()] = None,
+) -> None:
+    """Operator endpoints: the admin token alone. With X-LLMObserve-User the caller asked to act for one
+    user, and these endpoints reach every user: refuse rather than silently act beyond that scope."""
     if not _is_admin(request, _bearer(authorization)):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs the admin token", BEARER)
+    if x_llmobserve_user:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            "operator endpoints act for no single user: drop the X-LLMObserve-User header")
 
 
 AdminDep = Depends(require_admin)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, PlainSerializer, StrictBool, StrictFloat,
 from typing_extensions import Required, TypedDict
 
 Tokens = Annotated[StrictInt, Field(ge=0, le=10**12)]
-Millis = Annotated[StrictInt | StrictFloat, Field(ge=0)]
+# A week: anything longer is a unit mistake (seconds vs ns), and would break duration arithmetic.
+Millis = Annotated[StrictInt | StrictFloat, Field(ge=0, le=7 * 86_400_000)]
 ShortStr = Annotated[StrictStr, Field(max_length=256)]
 # Costs go out as plain decimal strings ("0.000307350000"), never floats and never "0E-12".
 Usd = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]

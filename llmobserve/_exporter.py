@@ -67,6 +67,7 @@ class Exporter:
         self._queue: deque[Any] = deque(maxlen=self._maxlen)
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._retry_now = threading.Event()  # cuts a retry backoff short: a flush or shutdown wants it now
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: http.client.HTTPConnection | None = None
@@ -94,6 +95,7 @@ class Exporter:
         deadline = time.monotonic() + timeout
         self._urgent = True
         self._wake.set()
+        self._retry_now.set()
         try:
             while time.monotonic() < deadline:
                 if not self._queue and not self._busy:
@@ -116,6 +118,7 @@ class Exporter:
         self._queue.append(_STOP)
         self._stopping.set()
         self._wake.set()
+        self._retry_now.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(max(0.0, self._deadline - time.monotonic()))
 
@@ -180,7 +183,8 @@ class Exporter:
             if self._stopping.is_set():  # exiting: one attempt per batch, no waiting
                 self.failed += len(batch)
                 return
-            self._stopping.wait(backoff)
+            self._retry_now.wait(backoff)
+            self._retry_now.clear()
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
     def _post_once(self, body: bytes, n: int) -> str:

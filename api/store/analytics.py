@@ -88,7 +88,7 @@ def breakdown(db: Database, *, tenant_id: str, filters: EventFilters, by: str) -
 RUN_AGGREGATES = """
     run_id, any_value(run_name) AS run_name, any_value(customer_id) AS customer_id,
     min(timestamp) AS started_at, max(timestamp) AS ended_at,
-    date_diff('millisecond', min(timestamp), max(timestamp + to_microseconds(CAST(coalesce(latency_ms, 0) * 1000 AS BIGINT)))) AS duration_ms,
+    max(epoch_ms(timestamp) + coalesce(latency_ms, 0)) - epoch_ms(min(timestamp)) AS duration_ms,
     count(*) AS calls, {cost} AS cost_usd, count(*) FILTER ({unpriced}) AS unpriced_calls,
     coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
     count(*) FILTER (status = 'error') AS error_calls,
