@@ -61,7 +61,8 @@ def export_events(
     limit: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
 ) -> Response:
     """The tenant's events, as CSV or as an Arrow IPC stream (for pandas/polars)."""
-    table = events.export_events(db, tenant_id=tenant.user_id, filters=filters, limit=limit)
+    table = events.export_events(db, tenant_id=tenant.user_id, filters=filters, limit=limit,
+                                 cost_as_text=format == "csv")
     sink = pa.BufferOutputStream()
     if format == "arrow":
         with pa.ipc.new_stream(sink, table.schema) as writer:

@@ -130,10 +130,16 @@ def rebuild_usage_hourly(db: Database) -> None:
         cur.execute("UPDATE usage_state SET rolled_up_to = (SELECT coalesce(max(flush_seq), 0) FROM events)").fetchall()
 
 
-def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None) -> pa.Table:
-    """The tenant's events as an Arrow table (no UUID objects: they are slow to convert)."""
+def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None,
+                  cost_as_text: bool = False) -> pa.Table:
+    """The tenant's events as an Arrow table (no UUID objects: they are slow to convert).
+
+    `cost_as_text` writes costs as plain decimals ("0.000000520000"), for CSV: Arrow's own text form of
+    a decimal is scientific ("5.20000E-7"), which spreadsheets misread."""
     where, params = where_clause(tenant_id, filters)
-    sql = f"SELECT {EXPORT_COLUMNS} FROM events WHERE {where} ORDER BY timestamp"
+    columns = EXPORT_COLUMNS.replace("cost_usd,", "CAST(cost_usd AS VARCHAR) AS cost_usd,") if cost_as_text \
+        else EXPORT_COLUMNS
+    sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY timestamp"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return db.cursor().execute(sql, params).to_arrow_table()

@@ -89,6 +89,7 @@ def test_export_as_csv_and_arrow(api: ApiServer, seeded: TestUser) -> None:
     csv = httpx.get(f"{api.url}/v1/events/export", headers=seeded.headers, params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.strip().splitlines()) == 1 + 4
+    assert "E-" not in csv.text  # costs as plain decimals, not 5.2E-7
     arrow = httpx.get(f"{api.url}/v1/events/export", headers=seeded.headers,
                       params={"format": "arrow", "customer_id": "globex"})
     table = pa.ipc.open_stream(io.BytesIO(arrow.content)).read_all()
