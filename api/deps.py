@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from api.accounts import KEY_PREFIX, Accounts
 from api.store import Database, users
@@ -17,11 +18,13 @@ from api.store.filters import EventFilters
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def get_db(request: Request) -> Database:
+# Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, and those hops cost more than the work on a busy ingest path.
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_accounts(request: Request) -> Accounts:
+async def get_accounts(request: Request) -> Accounts:
     return request.app.state.accounts
 
 
@@ -48,7 +51,7 @@ class Tenant:
     via: str  # "key" or "admin"
 
 
-def get_tenant(
+async def get_tenant(
     request: Request,
     accounts: AccountsDep,
     authorization: Annotated[str | None, Header()] = None,
@@ -68,7 +71,7 @@ def get_tenant(
     if not x_llmobserve_user:
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "the admin token needs an X-LLMObserve-User header naming the user to act for")
-    user = users.get_user(request.app.state.db, user_id=x_llmobserve_user)
+    user = await run_in_threadpool(users.get_user, request.app.state.db, user_id=x_llmobserve_user)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {x_llmobserve_user} not found")
     return Tenant(user["id"], "admin")
@@ -77,7 +80,7 @@ def get_tenant(
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_llmobserve_user: Annotated[str | None, Header()] = None,
@@ -94,7 +97,7 @@ def require_admin(
 AdminDep = Depends(require_admin)
 
 
-def get_filters(
+async def get_filters(
     start: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     end: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
     provider: Annotated[str | None, Query(max_length=64)] = None,

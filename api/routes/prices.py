@@ -11,7 +11,7 @@ from api.store import prices
 
 router = APIRouter(prefix="/v1/prices", tags=["prices"])
 
-def get_price_book(request: Request) -> PriceBook:
+async def get_price_book(request: Request) -> PriceBook:
     return request.app.state.price_book
 
 
