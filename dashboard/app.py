@@ -37,16 +37,21 @@ def main() -> None:
         st.title("llmobserve")
         st.error(exc.message)
         return
+    # st.navigation comes before anything that can rerun the script (the cookie component): a deep link's
+    # first run must tell the browser its page before any rerun asks for one. See auth.sync_cookie.
     if user is None:
         # Same url paths as the real pages, all showing the login form: /settings asks for a login, then
         # opens Settings; the page list itself stays hidden.
         login_pages = [st.Page(auth.login_page, title="Log in", url_path=url, default=(url == "overview"))
                        for _, _, _, url in PAGES]
-        st.navigation(login_pages, position="hidden").run()
+        login = st.navigation(login_pages, position="hidden")
+        auth.sync_cookie()
+        login.run()
         return
 
     page = st.navigation([st.Page(HERE / file, title=title, icon=icon, url_path=url, default=(url == "overview"))
                           for file, title, icon, url in PAGES])
+    auth.sync_cookie()
     with st.sidebar:
         name = " ".join(filter(None, [user.get("first_name"), user.get("last_name")])) or user.get("email")
         st.caption(f"Signed in as **{name}**  \n{user.get('email') or ''}")

@@ -7,17 +7,23 @@ every password check (so the 5-failures-in-15-minutes lockout is server-side and
   `data/dashboard_cookie_key` (0600); never stauth's default key.
 - A cookie only logs in a user who is in the API's credentials (active, with a password), and every run
   re-reads `/v1/me`: a deactivated account is logged out at once, old cookie or not.
+- Deciding who is logged in renders nothing; the cookie component (which sets and deletes the cookie, and
+  reruns the script once it has loaded) is rendered by `sync_cookie()`, which app.py calls only after
+  `st.navigation`. Rendered earlier, its rerun could reach the server before the browser knew the page of a
+  deep link, and `/runs` would land on Overview (see docs/dashboard.md, "Deep links").
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
+from streamlit_authenticator.controllers import AuthenticationController, CookieController
 from streamlit_authenticator.utilities import LoginError
 
 from dashboard import client
@@ -26,7 +32,7 @@ COOKIE_NAME = "llmobserve_session"
 COOKIE_DAYS = 7.0
 MIN_KEY_LENGTH = 32
 WEAK_KEYS = {"some_key", "changeme", "change-me", "changethis", "secret", "key", "password"}
-_PENDING_COOKIE = "llmo_set_cookie"
+_COOKIE_CHANGE = "llmo_cookie_change"  # "set" or "delete", applied by sync_cookie() after st.navigation
 _LOGOUT = "llmo_logout"
 
 
@@ -55,9 +61,10 @@ def _load_or_create(path: Path) -> str:
     return value
 
 
-def _authenticator() -> stauth.Authenticate:
-    # credentials as a dict from the API (never stauth's YAML-path mode); hashes only, so no auto-hashing
-    return stauth.Authenticate(client.credentials(), COOKIE_NAME, cookie_key(), COOKIE_DAYS, auto_hash=False)
+def _controller() -> AuthenticationController:
+    # credentials as a dict from the API (never stauth's YAML-path mode); hashes only, so no auto-hashing.
+    # No cookie controller here: creating one renders its component (see sync_cookie).
+    return AuthenticationController(client.credentials(), auto_hash=False, secret_key=cookie_key())
 
 
 def _clear_session() -> None:
@@ -65,11 +72,43 @@ def _clear_session() -> None:
         del st.session_state[name]
 
 
-def _has_cookie() -> bool:
+def _cookie_token() -> dict[str, Any] | None:
+    """The browser's valid, unexpired re-login cookie, decoded (stauth's own format and checks), or None.
+
+    Read from the request headers (`st.context.cookies`), so it is there on the very first run of a session."""
+    if st.session_state.get("logout"):  # logged out in this session: the browser may still send the old cookie
+        return None
     try:
-        return isinstance(st.context.cookies.get(COOKIE_NAME), str)
+        raw = st.context.cookies.get(COOKIE_NAME)
     except Exception:  # noqa: BLE001 - no browser context (bare mode): no cookie
-        return False
+        return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        token = jwt.decode(raw, cookie_key(), algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    if isinstance(token, dict) and token.get("username") and float(token.get("exp_date") or 0) > time.time():
+        return token
+    return None
+
+
+def _change_cookie(change: str) -> None:
+    st.session_state[_COOKIE_CHANGE] = change
+
+
+def sync_cookie() -> None:
+    """Render stauth's cookie component and apply a pending set or delete. Call only after `st.navigation`.
+
+    The component reruns the script once it has loaded in the browser; that rerun asks for the page the
+    browser believes it is on. Before the navigation message arrives that is the entry script, not the deep
+    link's page, and the server then falls back to the default page (Overview) and rewrites the URL to `/`."""
+    cookies = CookieController(COOKIE_NAME, cookie_key(), COOKIE_DAYS)
+    change = st.session_state.pop(_COOKIE_CHANGE, None)
+    if change == "set" and st.session_state.get("authentication_status"):
+        cookies.set_cookie()  # rendered in a stable run (the one after the login), so the browser stores it
+    elif change == "delete":
+        cookies.delete_cookie()
 
 
 def request_logout() -> None:
@@ -78,23 +117,25 @@ def request_logout() -> None:
 
 
 def current_user() -> dict[str, Any] | None:
-    """The logged-in, still-active user (from /v1/me), or None. Handles logout and cookie re-login."""
+    """The logged-in, still-active user (from /v1/me), or None. Handles logout and cookie re-login.
+
+    Renders nothing (the cookie itself is set or deleted later, by sync_cookie)."""
     state = st.session_state
-    if not state.get("authentication_status") and _has_cookie():
+    token = None if state.get("authentication_status") else _cookie_token()
+    if token:
         client.credentials.clear()  # a cookie re-login (once per browser session) checks fresh credentials
-    authenticator = _authenticator()
+    controller = _controller()
     if state.pop(_LOGOUT, False):
-        authenticator.authentication_controller.logout()
-        authenticator.cookie_controller.delete_cookie()
+        controller.logout()
         _clear_session()
+        _change_cookie("delete")
         return None
     if not state.get("authentication_status"):
-        token = authenticator.cookie_controller.get_cookie() if _has_cookie() else None
         if token:
             try:
-                authenticator.authentication_controller.login(token=token)
+                controller.login(token=token)
             except LoginError:  # the cookie names a user who is no longer allowed in
-                authenticator.cookie_controller.delete_cookie()
+                _change_cookie("delete")
         if not state.get("authentication_status"):
             return None
     record = client.credentials()["usernames"].get(str(state.get("username") or "").lower())
@@ -106,14 +147,12 @@ def current_user() -> dict[str, Any] | None:
             raise
         user = None
     if not user or not user.get("active"):
-        authenticator.authentication_controller.logout()
-        authenticator.cookie_controller.delete_cookie()
+        controller.logout()
         _clear_session()
+        _change_cookie("delete")
         st.session_state["llmo_notice"] = "This account is no longer active. Ask an operator if this is a mistake."
         return None
     state["llmo_user_id"] = user["id"]
-    if state.pop(_PENDING_COOKIE, False):
-        authenticator.cookie_controller.set_cookie()  # rendered in a stable run, so the browser stores it
     return user
 
 
@@ -129,7 +168,7 @@ def _log_in(email: str, password: str) -> None:
     state = st.session_state
     state.update({"authentication_status": True, "username": (user["email"] or email).strip().lower(),
                   "email": user["email"], "name": " ".join(filter(None, [user["first_name"], user["last_name"]])),
-                  "logout": None, "llmo_user_id": user["id"], _PENDING_COOKIE: True})
+                  "logout": None, "llmo_user_id": user["id"], _COOKIE_CHANGE: "set"})
     client.credentials.clear()
     st.rerun()
 

@@ -105,12 +105,29 @@ def frame(rows: list[dict[str, Any]], money: tuple[str, ...] = ("cost_usd",)) ->
     return df
 
 
+def run_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Runs from `GET /v1/runs` as the Overview lists them: name (or id), customer, calls, cost, status, when."""
+    runs = frame(rows)
+    if runs.empty:
+        return pd.DataFrame(columns=["run", "customer_id", "calls", "cost_usd", "status", "started_at", "run_id"])
+    runs["run"] = runs["run_name"].fillna(runs["run_id"])
+    runs["started_at"] = pd.to_datetime(runs["started_at"], utc=True)
+    return runs[["run", "customer_id", "calls", "cost_usd", "status", "started_at", "run_id"]]
+
+
 def money_column(label: str, digits: int = 4) -> Any:
     return st.column_config.NumberColumn(label, format=f"$%.{digits}f")
 
 
 def count_column(label: str) -> Any:
     return st.column_config.NumberColumn(label, format="localized")
+
+
+RUN_COLUMNS = {  # for run_table's frame
+    "run": "Run", "customer_id": "Customer", "calls": count_column("Calls"), "cost_usd": money_column("Cost"),
+    "status": "Status",
+    "started_at": st.column_config.DatetimeColumn("Started", format="distance", help="Times in UTC"),
+}
 
 
 def plural(count: int, word: str) -> str:

@@ -1,4 +1,4 @@
-"""Overview: what LLM calls cost in the period, over time, and by provider, model and customer."""
+"""Overview: what LLM calls cost in the period, over time, by provider, model and customer, and the latest runs."""
 
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ with right:
     chart = px.bar(top, x="cost_usd", y="key", orientation="h", labels={"cost_usd": "Cost (USD)", "key": ""})
     chart.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_tickprefix="$")
     st.plotly_chart(chart, width="stretch")
+
+st.subheader("Recent runs")
+recent = ui.run_table(client.runs(user_id, filters, 5))
+picked = st.dataframe(recent.drop(columns="run_id"), hide_index=True, on_select="rerun", selection_mode="single-row",
+                      key="recent_runs", column_config=ui.RUN_COLUMNS)
+if picked and picked.selection.rows:  # a row opens that run's calls, as on the Runs page
+    st.switch_page("views/runs.py", query_params={"run": str(recent.iloc[picked.selection.rows[0]]["run_id"])})
+st.page_link("views/runs.py", label="All runs (select one to see its calls)", icon=":material/list_alt:")
 
 st.subheader("Top customers")
 customers = ui.frame(client.breakdown(user_id, filters, "customer_id")).head(10)

@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright, against real API and Streamlit processes.
 
-Signs up and logs in through the forms, checks the overview shows the seeded total cost, that a reload keeps
-the session (stauth's signed cookie), and saves a screenshot to tests/artifacts/overview.png.
+Signs up and logs in through the forms, checks the overview shows the seeded total cost and recent runs, that a
+reload keeps the session (stauth's signed cookie), and saves a screenshot to tests/artifacts/overview.png. Then,
+with a cookie session, deep links (`/runs`, `/settings`, …) opened in fresh tabs must land on their page.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,28 +36,81 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
                                                             "(apt-get install -y chromium, or `make chromium`)")
 
 
+@contextmanager
+def dashboard(api: ApiServer, tmp_path: Path, api_url: str | None = None) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` as its own process (as `make run` starts it), talking to `api_url`."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMOBSERVE_", "CLERK_"))}
+    env.update(LLMOBSERVE_API_URL=api_url or api.url, LLMOBSERVE_ADMIN_TOKEN=api.admin_token,
+               LLMOBSERVE_DB=str(api.db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    with open(tmp_path / "dashboard.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[ApiServer, str]]:
     """The API and the dashboard as separate processes, as `make run` starts them."""
     api = ApiServer(tmp_path / "api").start()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMOBSERVE_", "CLERK_"))}
-    env.update(LLMOBSERVE_API_URL=api.url, LLMOBSERVE_ADMIN_TOKEN=api.admin_token,
-               LLMOBSERVE_DB=str(api.db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    log = open(tmp_path / "dashboard.log", "wb")
-    dashboard = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc=dashboard)
-        yield api, f"http://127.0.0.1:{port}"
+        with dashboard(api, tmp_path) as url:
+            yield api, url
     finally:
-        dashboard.terminate()
-        try:
-            dashboard.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            dashboard.kill()
+        api.stop()
+
+
+class SlowProxy:
+    """Forwards to the API, answering `/v1/me` (asked on every dashboard run, before `st.navigation`) late, as a
+    remote API may. That delay is the window in which an early rerun used to send a deep link to Overview."""
+
+    def __init__(self, target: str, delay: float) -> None:
+        def forward(handler: BaseHTTPRequestHandler) -> None:
+            body = handler.rfile.read(int(handler.headers.get("content-length") or 0))
+            if handler.path.startswith("/v1/me"):
+                time.sleep(delay)
+            headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = httpx.request(handler.command, target + handler.path, content=body, headers=headers, timeout=30)
+            handler.send_response(answer.status_code)
+            for name, value in answer.headers.items():
+                if name.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection"):
+                    handler.send_header(name, value)
+            handler.send_header("content-length", str(len(answer.content)))
+            handler.end_headers()
+            handler.wfile.write(answer.content)
+
+        handler = type("Handler", (BaseHTTPRequestHandler,), {
+            "do_GET": forward, "do_POST": forward, "do_DELETE": forward, "log_message": lambda *_: None})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> SlowProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_stack(tmp_path: Path) -> Iterator[tuple[ApiServer, str]]:
+    """As `stack`, but the dashboard reaches the API through a SlowProxy."""
+    api = ApiServer(tmp_path / "api").start()
+    try:
+        with SlowProxy(api.url, delay=0.2) as proxy, dashboard(api, tmp_path, proxy.url) as url:
+            yield api, url
+    finally:
         api.stop()
 
 
@@ -103,6 +162,8 @@ def test_sign_up_log_in_and_see_the_seeded_cost(stack: tuple[ApiServer, str]) ->
         expect(metric).to_contain_text("$2.25")
         expect(page.get_by_text(re.compile(r"1 call \(1,000 tokens\) used models with no known price"))).to_be_visible()
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        expect(page.get_by_role("heading", name="Recent runs")).to_be_visible()
+        expect(page.get_by_role("link", name="All runs (select one to see its calls)")).to_be_visible()
         page.wait_for_timeout(1500)  # let the charts finish drawing
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
@@ -110,4 +171,74 @@ def test_sign_up_log_in_and_see_the_seeded_cost(stack: tuple[ApiServer, str]) ->
         page.reload()  # the signed cookie logs the same browser back in
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
         expect(page.locator("[data-testid='stMetric']").filter(has_text="Total cost")).to_contain_text("$2.25")
+
+        # Recent runs, newest first: the unpriced single call, then run-0. Selecting a row opens its calls.
+        recent = page.locator("[data-testid='stDataFrame']").first  # the first table on the Overview
+        expect(recent.locator("[role='gridcell']").filter(has_text=re.compile(r"^answer-ticket$"))).to_have_count(3)
+        page.wait_for_timeout(500)  # the grid's canvas finishes laying out
+        box = recent.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 + 17)  # the second row's selection box (rows: 35 px)
+        expect(page).to_have_url(re.compile(r"/runs\?run=run-0$"))
+        expect(page.get_by_role("heading", name="answer-ticket")).to_be_visible()
         browser.close()
+
+
+def settle(page: Any) -> None:
+    """Wait until the app has finished its script runs, including the rerun the cookie component asks for once
+    it has loaded (which is when a deep link used to jump to Overview)."""
+    from playwright.sync_api import expect
+
+    app = page.locator("[data-testid='stApp']")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+    page.wait_for_timeout(300)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+
+
+def test_deep_links_open_their_page_with_a_cookie_session(slow_stack: tuple[ApiServer, str]) -> None:
+    """Log in once, then open pages by URL in fresh tabs (new sessions, logged in by the cookie): each lands on
+    the page asked for and keeps its URL, never on Overview at `/`. Regression: stauth's cookie component used to
+    render before `st.navigation`; its rerun, when it reached the server before the browser had the page
+    (here: always, since /v1/me answers late), ran the default page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    api, url = slow_stack
+    user = create_user(api, first_name="Alan", last_name="Turing")
+    post_events(api, user, [make_event(run_id="run-deep-link", run_name="deep-link-run")])
+    password = "deep-link-pass-1"
+    httpx.post(f"{api.url}/admin/dashboard/signup", headers=api.admin(),
+               json={"email": user.email, "password": password}).raise_for_status()
+    pages = [("/runs", "Runs"), ("/settings", "Settings"), ("/customers", "Customers"),
+             ("/runs?run=run-deep-link", "deep-link-run")]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        page.goto(url + "/")
+        form = page.locator("[data-testid='stForm']").first
+        form.get_by_label("Email").fill(user.email)
+        form.get_by_label("Password", exact=True).fill(password)
+        form.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        for _ in range(50):  # the cookie component stores the signed cookie once it has loaded
+            if "llmobserve_session" in [c["name"] for c in context.cookies()]:
+                break
+            page.wait_for_timeout(200)
+        else:
+            pytest.fail("the login did not store the llmobserve_session cookie")
+        page.close()
+
+        landed = []
+        for path, heading in pages * 2:
+            tab = context.new_page()
+            tab.goto(url + path)
+            tab.get_by_role("heading", level=1).first.wait_for()
+            settle(tab)
+            landed.append((path, tab.get_by_role("heading", level=1).first.inner_text().strip(),
+                           tab.url.removeprefix(url)))
+            tab.close()
+        browser.close()
+    wrong = [(path, got, at) for (path, got, at), (_, heading) in zip(landed, pages * 2)
+             if (got, at) != (heading, path)]
+    assert not wrong, f"deep links that did not open their page (asked, heading shown, url): {wrong}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, ui
 from tests.dashboard.conftest import PASSWORD, DashboardUser, app, click, deactivate, log_in, signed_up
-from tests.factories import create_user
+from tests.factories import create_user, make_event, post_events
 from tests.server import ApiServer
 
 PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/settings.py"]
@@ -117,12 +118,20 @@ def test_overview_shows_totals_charts_and_unpriced_apart(dashboard_env: ApiServe
     assert "1 call (550 tokens)" in at.warning[0].value and "not** included" in at.warning[0].value
     assert metrics["Error rate"] == "20.0%"
     shown = texts(at)
-    for heading in ("Cost over time", "By provider", "Cost by model", "Top customers", "Latency and errors by model"):
+    for heading in ("Cost over time", "By provider", "Cost by model", "Recent runs", "Top customers",
+                    "Latency and errors by model"):
         assert heading in shown
-    customers = at.dataframe[0].value
+    recent = at.dataframe[0].value  # newest first: the two-call run, then the three single calls
+    assert list(recent.columns) == ["run", "customer_id", "calls", "cost_usd", "status", "started_at"]
+    assert recent.iloc[0][["run", "customer_id", "calls", "status"]].tolist() == ["summarise-ticket", "acme", 2, "ok"]
+    assert recent["started_at"].is_monotonic_decreasing and len(recent) == 4
+    assert recent.set_index("customer_id").loc["initech", "status"] == "error"
+    assert recent["cost_usd"].isna().sum() == 1  # the call to an unknown model: blank, never $0
+    assert "All runs (select one to see its calls)" in [link.proto.label for link in at.get("page_link")]
+    customers = at.dataframe[1].value
     assert list(customers["key"]) == ["globex", "acme", "initech"] or set(customers["key"]) == {"acme", "globex",
                                                                                               "initech"}
-    by_model = at.dataframe[1].value.set_index("key")
+    by_model = at.dataframe[2].value.set_index("key")
     assert by_model.loc["my-private-finetune", "unpriced_calls"] == 1
     assert by_model.loc["gpt-4o-mini-2024-07-18", "latency_p95_ms"] > 0
 
@@ -132,9 +141,24 @@ def test_overview_filters_narrow_every_widget(seeded_user: DashboardUser) -> Non
     at.selectbox(key="f_customer_id").select("acme").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Calls"] == "2" and metrics["Unpriced calls"] == "0"
+    assert list(at.dataframe[0].value["run"]) == ["summarise-ticket"]  # recent runs: acme's only
     at.selectbox(key="f_range").select("Last 24 hours").run()
     at.selectbox(key="f_customer_id").select("All").run()
     assert {m.label: m.value for m in at.metric}["Calls"] == "4"  # the anthropic call was two days ago
+
+
+def test_overview_lists_the_five_latest_runs(dashboard_env: ApiServer, new_user: DashboardUser) -> None:
+    now = datetime.now(UTC)
+    events = [make_event(customer_id=f"cust_{i}", run_id=f"run-{i}", run_name=f"job-{i}",
+                         timestamp=(now - timedelta(minutes=10 * i)).isoformat()) for i in range(7)]
+    events.append(make_event(customer_id="solo", timestamp=(now - timedelta(minutes=25)).isoformat()))
+    assert post_events(dashboard_env, new_user.user, events).json()["accepted"] == len(events)
+    at = log_in(new_user)
+    assert not at.exception
+    recent = at.dataframe[0].value
+    single = events[-1]["id"]  # a call outside any run is a run of its own, named by its id
+    assert list(recent["run"]) == ["job-0", "job-1", "job-2", single, "job-3"]
+    assert list(recent["customer_id"]) == ["cust_0", "cust_1", "cust_2", "solo", "cust_3"]
 
 
 def test_overview_empty_state_says_what_to_do_next(new_user: DashboardUser) -> None:
@@ -255,9 +279,8 @@ def test_an_old_cookie_does_not_let_a_deactivated_user_in(dashboard_env: ApiServ
     from streamlit_authenticator.controllers import CookieController
 
     deleted: list[bool] = []
-    monkeypatch.setattr(auth, "_has_cookie", lambda: True)
-    monkeypatch.setattr(CookieController, "get_cookie",
-                        lambda self: {"username": new_user.email.lower(), "exp_date": 4102444800.0})
+    monkeypatch.setattr(auth, "_cookie_token",
+                        lambda: {"username": new_user.email.lower(), "exp_date": 4102444800.0})
     monkeypatch.setattr(CookieController, "delete_cookie", lambda self: deleted.append(True))
     at = app().run()
     assert not at.exception and at.title[0].value == "Overview"  # the cookie logs the user back in

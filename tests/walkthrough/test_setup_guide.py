@@ -237,8 +237,9 @@ def copy_key_from_settings(page: Any, stack: Stack, prefix: str) -> str:
     assert api_key.startswith(prefix)
     page.screenshot(path=str(ARTIFACTS / "walkthrough-settings-key.png"), full_page=True)
 
-    page.reload()  # a new session (the signed cookie logs it in): the key is not shown again
-    open_page(page, "Settings")
+    page.reload()  # a new session (the signed cookie logs it in) on the same page: the key is not shown again
+    expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/settings$"))
     expect(page.get_by_text("already been shown once")).to_be_visible()
     expect(page.get_by_text(api_key)).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "walkthrough-settings-after-reload.png"), full_page=True)
@@ -271,15 +272,6 @@ def run_guide_script(stack: Stack, tmp_path: Path, api_key: str, user_id: str) -
     assert [row["key"] for row in breakdown] == ["gpt-4-0613"]  # the model as the provider answered
 
 
-def open_page(page: Any, title: str) -> None:
-    """Open a page from the sidebar, as a user does. (A deep link or reload starts a new session, which
-    with a cookie login now and then lands on Overview instead of the page asked for.)"""
-    from playwright.sync_api import expect
-
-    page.get_by_role("navigation", name="App pages").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-
-
 def cell(page: Any, text: str) -> Any:
     """A st.dataframe cell. The grid draws on a canvas; its cells are mirrored in a hidden accessible table,
     so they can be found (attached) but are never 'visible' to Playwright."""
@@ -306,7 +298,8 @@ def see_costs_on_dashboard(page: Any, stack: Stack, user_id: str) -> None:
     page.wait_for_timeout(1000)  # let the charts finish drawing
     page.screenshot(path=str(ARTIFACTS / "walkthrough-overview.png"), full_page=True)
 
-    open_page(page, "Runs")
+    page.goto(stack.dashboard_url + "/runs")  # a deep link, logged in by the cookie
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
     expect(cell(page, "test_customer_123")).to_be_attached()
     expect(cell(page, run["run_id"])).to_be_attached()
     page.screenshot(path=str(ARTIFACTS / "walkthrough-runs.png"), full_page=True)
