@@ -5,38 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
-import secrets
 from pathlib import Path
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-log = logging.getLogger("llmobserve.api")
+from api.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
 
-MIN_SECRET_LENGTH = 32
-# Values that tutorials and templates ship with; a deployment that still carries one is misconfigured.
-PLACEHOLDER_SECRETS = {"changethis", "change-me", "changeme", "secret", "admin", "password", "some_key", "key"}
+log = logging.getLogger("llmobserve.api")
 
 
 def _refuse_weak(name: str, value: str) -> str:
-    if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+    if is_weak(value):
         raise ValueError(f"{name} must be a random secret of at least {MIN_SECRET_LENGTH} characters")
-    return value
-
-
-def load_or_create_secret(path: Path) -> str:
-    """Read a generated secret, or create it (mode 0600) so restarts keep the same value."""
-    if path.exists():
-        value = path.read_text().strip()
-        if len(value) >= MIN_SECRET_LENGTH:
-            return value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    os.chmod(path, 0o600)
     return value
 
 

@@ -26,7 +26,7 @@ def _machine(result: dict[str, Any]) -> str:
 
 
 def _sdk(r: dict[str, Any]) -> list[str]:
-    lines = [f"### SDK overhead (`python bench/bench_sdk.py`)", "", f"Machine: {_machine(r)}", "",
+    lines = ["### SDK overhead (`python bench/bench_sdk.py`)", "", f"Machine: {_machine(r)}", "",
              "| call | mode | median µs | added µs (paired median) | added vs Langfuse |", "|---|---|---|---|---|"]
     for kind in ("non_stream", "stream"):
         lf = r[kind]["langfuse"]["paired_added_us"]
@@ -45,7 +45,7 @@ def _sdk(r: dict[str, Any]) -> list[str]:
 
 def _ingest(r: dict[str, Any]) -> list[str]:
     ratio = lambda v: f"{v / r['raw_append']:.2f}×"  # noqa: E731
-    lines = [f"### Ingest (`python -m bench.bench_ingest`)", "", f"Machine: {_machine(r)}", "",
+    lines = ["### Ingest (`python -m bench.bench_ingest`)", "", f"Machine: {_machine(r)}", "",
              "| path | events/s (median of rounds) | vs raw append |", "|---|---|---|",
              f"| raw DuckDB Arrow append, 10k-row batches, committed | {r['raw_append']:,.0f} | 1.00× |",
              f"| HTTP `POST /v1/events`, batches of 100, 8 clients | {r['http_100']:,.0f} | {ratio(r['http_100'])} |",

@@ -16,9 +16,7 @@ every password check (so the 5-failures-in-15-minutes lockout is server-side and
 from __future__ import annotations
 
 import os
-import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -26,12 +24,11 @@ import streamlit as st
 from streamlit_authenticator.controllers import AuthenticationController, CookieController
 from streamlit_authenticator.utilities import LoginError
 
+from api.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
 from dashboard import client
 
 COOKIE_NAME = "llmobserve_session"
 COOKIE_DAYS = 7.0
-MIN_KEY_LENGTH = 32
-WEAK_KEYS = {"some_key", "changeme", "change-me", "changethis", "secret", "key", "password"}
 _COOKIE_CHANGE = "llmo_cookie_change"  # "set" or "delete", applied by sync_cookie() after st.navigation
 _LOGOUT = "llmo_logout"
 
@@ -40,25 +37,11 @@ def cookie_key() -> str:
     """LLMOBSERVE_COOKIE_KEY, or a random key generated once into data/dashboard_cookie_key and reused."""
     key = os.environ.get("LLMOBSERVE_COOKIE_KEY", "").strip()
     if key:
-        if len(key) < MIN_KEY_LENGTH or key.lower() in WEAK_KEYS:
-            raise client.ApiError(f"LLMOBSERVE_COOKIE_KEY must be a random secret of at least {MIN_KEY_LENGTH} "
+        if is_weak(key):
+            raise client.ApiError(f"LLMOBSERVE_COOKIE_KEY must be a random secret of at least {MIN_SECRET_LENGTH} "
                                   "characters; unset it to have one generated.")
         return key
-    return _load_or_create(client.data_dir() / "dashboard_cookie_key")
-
-
-def _load_or_create(path: Path) -> str:
-    if path.exists():
-        value = path.read_text().strip()
-        if len(value) >= MIN_KEY_LENGTH:
-            return value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    os.chmod(path, 0o600)
-    return value
+    return load_or_create_secret(client.data_dir() / "dashboard_cookie_key")
 
 
 def _controller() -> AuthenticationController:
