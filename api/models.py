@@ -96,6 +96,11 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
+class BackupPublic(BaseModel):
+    path: str
+    bytes: int
+
+
 class UserCreated(BaseModel):
     user: UserPublic
     api_key: str = Field(description="The initial key, shown only in this answer.")

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
 from api.deps import AccountsDep, AdminDep, StoreDep
-from api.models import Message, UserCreate, UserCreated, UserPublic
+from api.models import BackupPublic, Message, UserCreate, UserCreated, UserPublic
 from api.store import events, users
 
 log = logging.getLogger("llmobserve.api")
@@ -29,6 +30,14 @@ def create_user(body: UserCreate, db: StoreDep, accounts: AccountsDep) -> UserCr
 def list_users(db: StoreDep) -> list[UserPublic]:
     """Every user, oldest first."""
     return [UserPublic(**u) for u in users.list_users(db)]
+
+
+@router.post("/backup", response_model=BackupPublic, status_code=201)
+async def create_backup(db: StoreDep) -> BackupPublic:
+    """An online, consistent copy of the database into data/backups/ (taken between two commits)."""
+    target, done = db.backup()
+    await asyncio.wrap_future(done)
+    return BackupPublic(path=str(target), bytes=target.stat().st_size)
 
 
 @router.delete("/users/{user_id}/events", responses={404: {"model": Message}})

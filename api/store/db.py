@@ -154,6 +154,13 @@ class Database:
         for (_, future), result in zip(jobs, results):
             future.set_result(result)
 
+    def backup(self) -> tuple[Path, Future]:
+        """An online, consistent copy of the database into a new file under backups/ beside it;
+        the future resolves once the copy is complete."""
+        target = Path(self.path).resolve().parent / "backups" / f"llmobserve-{utcnow():%Y%m%dT%H%M%S%fZ}.duckdb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target, self.submit(_backup, str(target).replace("'", "''"))
+
     def close(self) -> None:
         self._jobs.put(None)
         self._writer.join(timeout=5)
@@ -170,3 +177,15 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         self.cur.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _backup(cur: duckdb.DuckDBPyConnection, targets: list[str], flush_seq: int) -> list[str]:
+    """Copy the whole database into a new file, inside the writer (so no write is half in, half out)."""
+    source = cur.execute("SELECT current_database()").fetchone()[0]
+    for target in targets:
+        cur.execute(f"ATTACH '{target}' AS backup_target").fetchall()
+        try:
+            cur.execute(f'COPY FROM DATABASE "{source}" TO backup_target').fetchall()
+        finally:
+            cur.execute("DETACH backup_target").fetchall()
+    return targets

@@ -38,3 +38,20 @@ def test_an_operator_can_purge_a_users_events(api: ApiServer) -> None:
     purged = httpx.delete(f"{api.url}/admin/users/{user.id}/events", headers=api.admin())
     assert purged.json() == {"deleted": 2}
     assert httpx.get(f"{api.url}/v1/analytics/summary", headers=user.headers).json()["calls"] == 0
+
+
+def test_an_online_backup_is_a_complete_database_file(fresh_api: ApiServer) -> None:
+    import duckdb
+
+    from tests.factories import make_event, post_events
+
+    user = create_user(fresh_api)
+    post_events(fresh_api, user, [make_event(), make_event()])
+    answer = httpx.post(f"{fresh_api.url}/admin/backup", headers=fresh_api.admin())
+    assert answer.status_code == 201
+    backup = answer.json()["path"]
+    assert backup.startswith(str(fresh_api.data_dir))
+    assert post_events(fresh_api, user, [make_event()]).status_code == 200  # the API goes on writing
+    with duckdb.connect(backup, read_only=True) as copy:  # another file: no lock conflict with the API
+        assert copy.execute("SELECT count(*) FROM events").fetchone() == (2,)
+        assert copy.execute("SELECT email FROM users").fetchall() == [(user.email,)]
