@@ -8,6 +8,7 @@ column with one list comprehension; only a batch with errors takes the slower pe
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,7 +110,8 @@ def to_rows(tenant_id: str, events: list[EventIn],
     n = len(events)
     epoch_us = [_epoch_us(e["timestamp"]) for e in events]
     priced = _prices(events, epoch_us, custom)
-    ids = [e["id"].lower() for e in events]
+    # canonical form (lower case, hyphenated), the form the store compares and answers in
+    ids = [i if len(i := e["id"].lower()) == 36 else str(uuid.UUID(i)) for e in events]
     columns: dict[str, pa.Array] = {
         "id": pa.array(ids, pa.string()),
         "tenant_id": pa.array([tenant_id] * n, pa.string()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -40,6 +41,9 @@ async def _roll_up_forever(db: Database) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The writer thread gives up the GIL for every DuckDB call and then waits to get it back; with the
+    # default 5 ms switch interval a busy validation thread makes it wait that long each time (convoy).
+    sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     if settings.database_url:
         raise RuntimeError("DATABASE_URL is reserved for the PostgreSQL backend, which is not built yet; "

@@ -20,7 +20,8 @@ def seeded(api: ApiServer, user: TestUser) -> TestUser:
     post_events(api, user, [
         make_event(timestamp=DAY1, provider="openai", model="gpt-4o-mini-2024-07-18", customer_id="acme",
                    run_id="r1", run_name="summarise-ticket", latency_ms=100.0),
-        make_event(timestamp=DAY1, provider="openai", model="gpt-4o-mini-2024-07-18", customer_id="acme",
+        make_event(timestamp=DAY1.replace("09:30:00", "09:30:01"), provider="openai",
+                   model="gpt-4o-mini-2024-07-18", customer_id="acme",
                    run_id="r1", run_name="summarise-ticket", latency_ms=300.0, status="error", http_status=500,
                    input_tokens=0, output_tokens=0),
         make_event(timestamp=DAY2, provider="anthropic", model="claude-3-5-haiku-20241022", customer_id="globex",

@@ -173,3 +173,11 @@ def test_each_stored_event_keeps_its_pricing_source_and_version(api: ApiServer, 
     [event] = httpx.get(f"{api.url}/v1/runs/{run_id}", headers=user.headers).json()["events"]
     assert event["pricing_status"] == "priced"
     assert (event["pricing_source"], event["pricing_version"]) == ("genai-prices", genai_prices.__version__)
+
+
+def test_an_id_sent_without_hyphens_or_in_capitals_is_the_same_event(api: ApiServer, user: TestUser) -> None:
+    event_id, sent = uuid.uuid4(), datetime.now(UTC).isoformat()  # a re-sent event keeps its timestamp
+    assert post_events(api, user, [make_event(id=str(event_id), timestamp=sent)]).json()["accepted"] == 1
+    again = [make_event(id=event_id.hex, timestamp=sent), make_event(id=str(event_id).upper(), timestamp=sent),
+             make_event()]
+    assert post_events(api, user, again).json() == {"accepted": 1, "duplicates": 2, "rejected": []}
