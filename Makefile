@@ -26,8 +26,15 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
 
 ## Start the API on :8000 and the dashboard on :3000 (embedded DuckDB in data/).
+# For local work, a generated Clerk signing secret goes into .env (mode 0600) when none is set, so
+# `make demo` and scripts/send_test_webhook.py can send signed deliveries; put your Clerk endpoint's
+# own secret there instead when you connect Clerk (docs/clerk.md).
 run: $(STAMP_SERVER)
 	mkdir -p data
+	@if [ -z "$$CLERK_WEBHOOK_SECRET" ] && ! grep -qs '^CLERK_WEBHOOK_SECRET=' .env; then \
+		(umask 077; $(BIN)/python scripts/send_test_webhook.py --new-secret >> .env); \
+		echo "wrote a local CLERK_WEBHOOK_SECRET to .env (replace it with Clerk's when you connect Clerk)"; \
+	fi
 	$(BIN)/honcho start
 
 ## Install everything the tests need (Debian's chromium included) and run them.

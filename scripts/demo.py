@@ -18,6 +18,7 @@ reveal for the Settings page. Needs the admin token: LLMOBSERVE_ADMIN_TOKEN, or 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -133,7 +134,7 @@ def ensure_user(api: Api, email: str, first: str, last: str) -> tuple[dict[str, 
     body = clerk_user_created(email, first, last)
     msg_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
     # Without a local secret, sign with a throwaway one: the answer still says whether the API has one.
-    signature = Webhook(secret or "whsec_" + secrets.token_urlsafe(24)).sign(msg_id, now, body)
+    signature = Webhook(secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()).sign(msg_id, now, body)
     answer = api.http.post("/webhooks/clerk", content=body, headers={
         "svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())), "svix-signature": signature,
         "Content-Type": "application/json"})
