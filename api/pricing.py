@@ -87,14 +87,9 @@ def unit_prices(provider: str, model: str, slot: int, tier: str | None) -> UnitP
     )
 
 
-def slot_of(timestamp: datetime) -> int:
-    when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
-    return int(when.timestamp()) // SLOT_SECONDS
-
-
 def price_event(*, provider: str, model: str, slot: int, service_tier: str | None, input_tokens: int,
                 cached_input_tokens: int, cache_write_tokens: int, output_tokens: int) -> Priced:
-    """Cost of one call started in `slot` (see slot_of). No tokens → exactly $0, whatever the model;
+    """Cost of one call started in `slot` (epoch seconds // SLOT_SECONDS). No tokens → exactly $0, whatever the model;
     a model genai-prices does not know → unpriced (never $0)."""
     if input_tokens == 0 and output_tokens == 0:
         return FREE

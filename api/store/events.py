@@ -138,11 +138,6 @@ def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit:
     return db.cursor().execute(sql, params).to_arrow_table()
 
 
-def count_events(db: Database, *, tenant_id: str) -> int:
-    row = db.fetchone("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id])
-    return int(row[0]) if row else 0
-
-
 def purge_tenant_events(db: Database, *, tenant_id: str) -> int:
     """Delete every event of one tenant (an operator's explicit purge)."""
     with db.transaction() as cur:
