@@ -20,13 +20,15 @@ def _verdict(ok: bool) -> str:
 
 def _machine(result: dict[str, Any]) -> str:
     m = result.get("machine", {})
-    if "cpu" in m and "cores" in m:
+    if m.get("cpu") and "cores" in m:
         return f"{m['cpu']}, {m['cores']} cores, {m.get('memory', '?')}, Python {m.get('python')}, {m.get('date', '')}"
     return ", ".join(f"{k} {v}" for k, v in m.items())
 
 
 def _sdk(r: dict[str, Any]) -> list[str]:
+    versions = {k: r.get("machine", {}).get(k) for k in ("openai", "langfuse", "iters")}
     lines = ["### SDK overhead (`python bench/bench_sdk.py`)", "", f"Machine: {_machine(r)}", "",
+             f"openai {versions['openai']}, langfuse {versions['langfuse']}, {versions['iters']} iterations per mode", "",
              "| call | mode | median µs | added µs (paired median) | added vs Langfuse |", "|---|---|---|---|---|"]
     for kind in ("non_stream", "stream"):
         lf = r[kind]["langfuse"]["paired_added_us"]

@@ -40,6 +40,8 @@ def save(name: str, result: dict) -> None:
 def run(selected: set[str], rows: int) -> None:
     if "sdk" in selected:
         subprocess.run([sys.executable, str(ROOT / "bench" / "bench_sdk.py")], check=True, cwd=ROOT)
+        sdk = load("sdk") or {}
+        save("sdk", {**sdk, "machine": {**sdk.get("machine", {}), **machine()}})
     if "ingest" in selected:
         from bench import bench_ingest
         save("ingest", bench_ingest.run())
