@@ -5,6 +5,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import AccountsDep, AdminDep, StoreDep
 from api.models import BackupPublic, Message, UserCreate, UserCreated, UserPublic
@@ -41,8 +42,8 @@ async def create_backup(db: StoreDep) -> BackupPublic:
 
 
 @router.delete("/users/{user_id}/events", responses={404: {"model": Message}})
-def purge_user_events(user_id: Annotated[str, Path(max_length=64)], db: StoreDep) -> dict[str, int]:
+async def purge_user_events(user_id: Annotated[str, Path(max_length=64)], db: StoreDep) -> dict[str, int]:
     """Delete every event of a user (e.g. after a deletion request). Deactivation alone keeps them."""
-    if users.get_user(db, user_id=user_id) is None:
+    if await run_in_threadpool(users.get_user, db, user_id=user_id) is None:
         raise HTTPException(404, f"user {user_id} not found")
-    return {"deleted": events.purge_tenant_events(db, tenant_id=user_id)}
+    return {"deleted": await asyncio.wrap_future(events.purge_tenant_events(db, tenant_id=user_id))}

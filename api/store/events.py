@@ -138,12 +138,16 @@ def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit:
     return db.cursor().execute(sql, params).to_arrow_table()
 
 
-def purge_tenant_events(db: Database, *, tenant_id: str) -> int:
-    """Delete every event of one tenant (an operator's explicit purge)."""
-    with db.transaction() as cur:
-        count = cur.execute("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id]).fetchone()[0]
+def purge_tenant_events(db: Database, *, tenant_id: str) -> Future:
+    """Delete every event of one tenant (an operator's explicit purge); the future gives how many.
+    Runs in the writer, so it cannot collide with an insert or a roll-up of the same tenant."""
+    return db.submit(_purge, tenant_id)
+
+
+def _purge(cur: duckdb.DuckDBPyConnection, tenant_ids: list[str], flush_seq: int) -> list[int]:
+    counts = []
+    for tenant_id in tenant_ids:
+        counts.append(int(cur.execute("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id]).fetchone()[0]))
         cur.execute("DELETE FROM events WHERE tenant_id = ?", [tenant_id]).fetchall()
         cur.execute("DELETE FROM usage_hourly WHERE tenant_id = ?", [tenant_id]).fetchall()
-    return int(count)
-
-
+    return counts
