@@ -35,14 +35,19 @@ def apply_usage(call: Call, usage: Any) -> None:
     call.reasoning_tokens = _get(out_details, "reasoning_tokens") or 0
 
 
-def from_response(call: Call, resp: Any) -> None:
-    """A whole answer: ChatCompletion, ParsedChatCompletion, Response, CreateEmbeddingResponse."""
-    model = _get(resp, "model")
+def _note_model_and_tier(call: Call, obj: Any) -> None:
+    """The model as the provider answered it, and the service tier it says it used."""
+    model = _get(obj, "model")
     if model:
         call.model = model
-    tier = _get(resp, "service_tier")
+    tier = _get(obj, "service_tier")
     if isinstance(tier, str):
         call.service_tier = tier
+
+
+def from_response(call: Call, resp: Any) -> None:
+    """A whole answer: ChatCompletion, ParsedChatCompletion, Response, CreateEmbeddingResponse."""
+    _note_model_and_tier(call, resp)
     usage = _get(resp, "usage")
     if usage is not None:
         apply_usage(call, usage)
@@ -50,12 +55,7 @@ def from_response(call: Call, resp: Any) -> None:
 
 def on_chat_chunk(call: Call, chunk: Any) -> bool:
     """Accumulate one chat chunk; True when it is our injected usage-only chunk, to hide from the user."""
-    model = _get(chunk, "model")
-    if model:
-        call.model = model
-    tier = _get(chunk, "service_tier")
-    if isinstance(tier, str):
-        call.service_tier = tier
+    _note_model_and_tier(call, chunk)
     usage = _get(chunk, "usage")
     if usage is None:
         return False
