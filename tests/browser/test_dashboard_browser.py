@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import create_user, make_event, post_events
+from tests.factories import clerk_event, create_user, make_event, post_events, send_clerk_event
 from tests.server import ROOT, ApiServer, free_port, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -180,6 +180,13 @@ def test_sign_up_log_in_and_see_the_seeded_cost(stack: tuple[ApiServer, str]) ->
         page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 + 17)  # the second row's selection box (rows: 35 px)
         expect(page).to_have_url(re.compile(r"/runs\?run=run-0$"))
         expect(page.get_by_role("heading", name="answer-ticket")).to_be_visible()
+
+        # Deleted in Clerk (a signed user.deleted): the same browser's signed cookie no longer gets in.
+        deleted = clerk_event("user.deleted", user_id=user.id)
+        assert send_clerk_event(api, deleted).json()["status"] == "deactivated"
+        page.goto(url + "/")
+        expect(page.get_by_role("tab", name="Log in")).to_be_visible()
+        assert page.get_by_role("heading", name="Overview").count() == 0
         browser.close()
 
 
