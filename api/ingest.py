@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
 from api.models import EventIn, EventsIn, RejectedEvent
-from api.pricing import SLOT_SECONDS, CustomPrice, Priced, price_batch
+from api.pricing import MAX_COST_PICO, SLOT_SECONDS, CustomPrice, Priced, price_batch
 from api.store.db import utcnow
 
 _batch = TypeAdapter(EventsIn)
@@ -24,7 +25,9 @@ _event = TypeAdapter(EventIn)
 
 STRING_COLUMNS = ("provider", "model", "operation", "customer_id", "run_name", "status", "error_type",
                   "service_tier", "sdk_version")
-INT_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
+INT_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+               "reasoning_tokens")
+COST_BOUND_REASON = "the call's cost exceeds $1,000,000, the most one event may cost (check the token counts)"
 FRIENDLIER = {"string_pattern_mismatch": "must be a UUID (the client-made idempotency key)"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -52,6 +55,8 @@ def _rejection(index: int, error: dict[str, Any], depth: int) -> RejectedEvent:
 
 
 def _cross_field_error(event: EventIn) -> str | None:
+    if event.get("cache_write_1h_tokens", 0) > event.get("cache_write_tokens", 0):
+        return "cache_write_1h_tokens exceed cache_write_tokens (the 1-hour writes are part of all cache writes)"
     if event.get("cached_input_tokens", 0) + event.get("cache_write_tokens", 0) > event.get("input_tokens", 0):
         return ("cached_input_tokens + cache_write_tokens exceed input_tokens "
                 "(input_tokens is the total, cached included)")
@@ -60,8 +65,16 @@ def _cross_field_error(event: EventIn) -> str | None:
     return None
 
 
-def validate_batch(body: bytes, *, max_events: int) -> tuple[list[EventIn], int, list[RejectedEvent]]:
-    """(good events, how many were sent, rejections by index). Raises EnvelopeError for a bad envelope."""
+@dataclass
+class ValidBatch:
+    events: list[EventIn]  # the good events, in the order sent
+    indexes: list[int]  # each good event's index in the request
+    total: int  # how many were sent
+    rejected: list[RejectedEvent]
+
+
+def validate_batch(body: bytes, *, max_events: int) -> ValidBatch:
+    """The good events and the rejections by index. Raises EnvelopeError for a bad envelope."""
     try:
         candidates = list(enumerate(_batch.validate_json(body)["events"]))
         total = len(candidates)
@@ -76,14 +89,17 @@ def validate_batch(body: bytes, *, max_events: int) -> tuple[list[EventIn], int,
                 rejected.append(_rejection(index, exc.errors(include_url=False)[0], depth=0))
     if total > max_events:
         raise EnvelopeError(f"too many events in one batch: {total} (at most {max_events}); split the batch")
-    good = []
+    good, indexes = [], []
     for index, event in candidates:
         problem = _cross_field_error(event)
         if problem:
             rejected.append(RejectedEvent(index=index, field=None, reason=problem))
         else:
+            if event.get("customer_id") == "":  # no customer, the same as null everywhere (DESIGN §15)
+                event["customer_id"] = None
             good.append(event)
-    return good, total, sorted(rejected, key=lambda r: r.index)
+            indexes.append(index)
+    return ValidBatch(good, indexes, total, sorted(rejected, key=lambda r: r.index))
 
 
 def _epoch_us(value: datetime) -> int:
@@ -99,17 +115,41 @@ def _prices(events: list[EventIn], epoch_us: list[int],
     return price_batch([
         (e["provider"], e["model"], micros // slot_us, e.get("service_tier"), e.get("input_tokens", 0),
          e.get("cached_input_tokens", 0), e.get("cache_write_tokens", 0), e.get("output_tokens", 0),
-         e.get("cost_usd"))
+         e.get("cache_write_1h_tokens", 0), e.get("cost_usd"))
         for e, micros in zip(events, epoch_us)], custom)
 
 
+def prepare(tenant_id: str, body: bytes, *, max_events: int,
+            custom: dict[tuple[str, str], CustomPrice] | None = None) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
+    """A posted body → (priced rows or None, how many were sent, rejections by index)."""
+    batch = validate_batch(body, max_events=max_events)
+    if not batch.events:
+        return None, batch.total, batch.rejected
+    table, over_bound = to_rows(tenant_id, batch.events, custom)
+    rejected = batch.rejected + [RejectedEvent(index=batch.indexes[i], field="cost_usd", reason=COST_BOUND_REASON)
+                                 for i in over_bound]
+    return table, batch.total, sorted(rejected, key=lambda r: r.index)
+
+
 def to_rows(tenant_id: str, events: list[EventIn],
-            custom: dict[tuple[str, str], CustomPrice] | None = None) -> pa.Table:
+            custom: dict[tuple[str, str], CustomPrice] | None = None) -> tuple[pa.Table | None, list[int]]:
     """Price each event (with the tenant's custom prices, if any) and lay the batch out as the events
-    table's columns (`cost_pico` for cost)."""
-    n = len(events)
+    table's columns (`cost_pico` for cost). Events costing more than the store holds exactly are left out
+    and their positions returned, for a per-event rejection."""
     epoch_us = [_epoch_us(e["timestamp"]) for e in events]
     priced = _prices(events, epoch_us, custom)
+    over_bound = [i for i, p in enumerate(priced) if p.cost_pico is not None and p.cost_pico > MAX_COST_PICO]
+    if over_bound:
+        skip = set(over_bound)
+        keep = [i for i in range(len(events)) if i not in skip]
+        events, epoch_us, priced = [events[i] for i in keep], [epoch_us[i] for i in keep], [priced[i] for i in keep]
+        if not events:
+            return None, over_bound
+    return _layout(tenant_id, events, epoch_us, priced), over_bound
+
+
+def _layout(tenant_id: str, events: list[EventIn], epoch_us: list[int], priced: list[Priced]) -> pa.Table:
+    n = len(events)
     # canonical form (lower case, hyphenated), the form the store compares and answers in
     ids = [i if len(i := e["id"].lower()) == 36 else str(uuid.UUID(i)) for e in events]
     columns: dict[str, pa.Array] = {

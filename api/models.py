@@ -32,12 +32,13 @@ class EventIn(TypedDict, total=False):
     provider: Required[Annotated[StrictStr, Field(min_length=1, max_length=64)]]
     model: Required[Annotated[StrictStr, Field(min_length=1, max_length=256, description="as the provider answered")]]
     operation: ShortStr | None
-    customer_id: ShortStr | None
+    customer_id: Annotated[ShortStr, Field(description='your customer; "" is the same as none')] | None
     run_id: ShortStr | None
     run_name: ShortStr | None
     input_tokens: Annotated[Tokens, Field(description="total input, cached included")]
     cached_input_tokens: Tokens
-    cache_write_tokens: Tokens
+    cache_write_tokens: Annotated[Tokens, Field(description="every cache write, 1-hour ones included")]
+    cache_write_1h_tokens: Annotated[Tokens, Field(description="the part of cache_write_tokens with a 1-hour lifetime")]
     output_tokens: Annotated[Tokens, Field(description="total output, reasoning included")]
     reasoning_tokens: Tokens
     latency_ms: Millis | None
@@ -183,6 +184,7 @@ class SummaryPublic(BaseModel):
     input_tokens: int
     cached_input_tokens: int
     cache_write_tokens: int
+    cache_write_1h_tokens: int = 0
     output_tokens: int
     reasoning_tokens: int
     unpriced_calls: int
@@ -262,6 +264,7 @@ class EventPublic(BaseModel):
     input_tokens: int
     cached_input_tokens: int
     cache_write_tokens: int
+    cache_write_1h_tokens: int = 0
     output_tokens: int
     reasoning_tokens: int
     latency_ms: float | None

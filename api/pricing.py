@@ -2,9 +2,10 @@
 
 `calc_price` costs ~80 µs, too slow for every event at ingest rates, so unit prices are resolved once
 per (provider, model, 15-minute slot, service tier) and applied to whole batches as integer
-pico-dollars (1e-12 USD): exact for every price with up to six decimals per million tokens. Models whose
-price has tiers (a different rate above N input tokens) are priced exactly per event above the first
-threshold. Pure functions: no FastAPI or DuckDB here.
+pico-dollars (1e-12 USD): exact for every price with up to six decimals per million tokens. A fee per
+request (Perplexity's per-1,000-requests price) is resolved apart and charged once per call, never per
+token. Models whose price has tiers (a different rate above N input tokens) are priced exactly per event
+above the first threshold. Pure functions: no FastAPI or DuckDB here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from genai_prices.types import TieredPrices
 PRICING_SOURCE = "genai-prices"
 PRICING_VERSION = genai_prices.__version__
 PICO = Decimal(10) ** 12
+# The most one event may cost: the store holds every cost up to here exactly (DESIGN §15).
+MAX_COST_PICO = 10**6 * 10**12
 SLOT_SECONDS = 15 * 60  # fine enough for time-of-day prices (e.g. off-peak windows starting on the half hour)
 
 # Our provider labels that genai-prices names differently.
@@ -35,7 +38,9 @@ class UnitPrices:
     input: int
     cache_read: int
     cache_write: int
+    cache_write_1h: int
     output: int
+    request: int  # a fee per call (genai-prices' requests_kcount / 1000), 0 for most models
     model_ref: str
     tier_threshold: int | None  # above this many input tokens, price the event exactly
 
@@ -52,13 +57,21 @@ UNPRICED = Priced(None, "unpriced", None, None)
 FREE = Priced(0, "priced", PRICING_SOURCE, PRICING_VERSION)
 
 
-def _usage(input_tokens: int, cached: int, cache_write: int, output: int) -> Usage:
+def _usage(input_tokens: int, cached: int, cache_write: int, output: int, cache_write_1h: int = 0) -> Usage:
+    """genai-prices' usage: cache_write_tokens is every cache write, cache_write_1h_tokens the 1-hour part."""
     return Usage(input_tokens=input_tokens, cache_read_tokens=cached, cache_write_tokens=cache_write,
-                 output_tokens=output)
+                 cache_write_1h_tokens=cache_write_1h, output_tokens=output)
+
+
+def price_context(tier: str | None) -> dict[str, str] | None:
+    """genai-prices keys the batch discount as processing=batch; every other tier as service_tier."""
+    if not tier:
+        return None
+    return {"processing": "batch"} if tier == "batch" else {"service_tier": tier}
 
 
 def _calc(provider: str, model: str, when: datetime, tier: str | None, usage: Usage):  # type: ignore[no-untyped-def]
-    context = {"service_tier": tier} if tier else None
+    context = price_context(tier)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return calc_price(usage, model, provider_id=PROVIDER_IDS.get(provider, provider),
@@ -74,21 +87,23 @@ def unit_prices(provider: str, model: str, slot: int, tier: str | None) -> UnitP
     """Unit prices for one slot, or None when genai-prices knows no price for this model."""
     when = datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
     try:
-        one = _calc(provider, model, when, tier, _usage(1, 0, 0, 0))
+        base = _calc(provider, model, when, tier, _usage(0, 0, 0, 0))
     except LookupError:
         return None
-    read = _calc(provider, model, when, tier, _usage(1, 1, 0, 0)).total_price
-    write = _calc(provider, model, when, tier, _usage(1, 0, 1, 0)).total_price
-    output = _calc(provider, model, when, tier, _usage(0, 0, 0, 1)).total_price
-    thresholds = [t.start for p in one.model_price.__dict__.values() if isinstance(p, TieredPrices) for t in p.tiers]
+    # Each bucket's price is one token's cost less the zero-token call's (which is the per-request fee).
+    fee = base.total_price
+    per_token = lambda *usage: _to_pico(_calc(provider, model, when, tier, _usage(*usage)).total_price - fee)  # noqa: E731
+    thresholds = [t.start for p in base.model_price.__dict__.values() if isinstance(p, TieredPrices) for t in p.tiers]
     return UnitPrices(
-        input=_to_pico(one.total_price), cache_read=_to_pico(read), cache_write=_to_pico(write),
-        output=_to_pico(output), model_ref=one.model.id, tier_threshold=min(thresholds) if thresholds else None,
+        input=per_token(1, 0, 0, 0), cache_read=per_token(1, 1, 0, 0), cache_write=per_token(1, 0, 1, 0),
+        cache_write_1h=per_token(1, 0, 1, 0, 1), output=per_token(0, 0, 0, 1), request=_to_pico(fee),
+        model_ref=base.model.id, tier_threshold=min(thresholds) if thresholds else None,
     )
 
 
 def price_event(*, provider: str, model: str, slot: int, service_tier: str | None, input_tokens: int,
-                cached_input_tokens: int, cache_write_tokens: int, output_tokens: int) -> Priced:
+                cached_input_tokens: int, cache_write_tokens: int, output_tokens: int,
+                cache_write_1h_tokens: int = 0) -> Priced:
     """Cost of one call started in `slot` (epoch seconds // SLOT_SECONDS). No tokens → exactly $0, whatever the model;
     a model genai-prices does not know → unpriced (never $0)."""
     if input_tokens == 0 and output_tokens == 0:
@@ -99,9 +114,10 @@ def price_event(*, provider: str, model: str, slot: int, service_tier: str | Non
     if prices.tier_threshold is not None and input_tokens > prices.tier_threshold:
         when = datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
         exact = _calc(provider, model, when, service_tier,
-                      _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens))
+                      _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                             cache_write_1h_tokens))
         return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, PRICING_VERSION)
-    cost = _linear(prices, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens)
+    cost = _linear(prices, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cache_write_1h_tokens)
     return Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION)
 
 
@@ -117,19 +133,25 @@ class CustomPrice:
 
     def unit_prices(self) -> UnitPrices:
         per_token = lambda mtok: _to_pico(mtok / 1_000_000)  # noqa: E731
+        # A custom price has one cache-write rate: 1-hour writes are charged at it too.
+        write = per_token(self.cache_write_per_mtok)
         return UnitPrices(input=per_token(self.input_per_mtok), cache_read=per_token(self.cached_input_per_mtok),
-                          cache_write=per_token(self.cache_write_per_mtok), output=per_token(self.output_per_mtok),
-                          model_ref="custom", tier_threshold=None)
+                          cache_write=write, cache_write_1h=write, output=per_token(self.output_per_mtok),
+                          request=0, model_ref="custom", tier_threshold=None)
 
 
-def _linear(prices: UnitPrices, inp: int, cached: int, write: int, out: int) -> int:
+def _linear(prices: UnitPrices, inp: int, cached: int, write: int, out: int, write_1h: int = 0) -> int:
     return ((inp - cached - write) * prices.input + cached * prices.cache_read
-            + write * prices.cache_write + out * prices.output)
+            + (write - write_1h) * prices.cache_write + write_1h * prices.cache_write_1h
+            + out * prices.output + prices.request)
 
 
-def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int, Decimal | None]],
-                custom: dict[tuple[str, str], CustomPrice] | None = None) -> list[Priced]:
-    """Price many calls: (provider, model, slot, tier, input, cached, cache_write, output, client cost).
+Call = tuple[str, str, int, str | None, int, int, int, int, int, Decimal | None]
+
+
+def price_batch(calls: list[Call], custom: dict[tuple[str, str], CustomPrice] | None = None) -> list[Priced]:
+    """Price many calls: (provider, model, slot, tier, input, cached, cache_write, output, cache_write_1h,
+    client cost).
 
     Precedence: the client's own cost, then the tenant's custom price for (provider, model), then
     genai-prices. Same answers as price_event, with the unit-price lookup done once per distinct key.
@@ -138,13 +160,13 @@ def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int,
     custom_units = {key: (price.unit_prices(), price.version) for key, price in (custom or {}).items()}
     answers: list[Priced] = []
     append = answers.append
-    for provider, model, slot, tier, inp, cached, write, out, client_cost in calls:
+    for provider, model, slot, tier, inp, cached, write, out, write_1h, client_cost in calls:
         if client_cost is not None:
             append(client_price(client_cost))
             continue
         own = custom_units.get((provider, model)) if custom_units else None
         if own is not None:
-            append(Priced(_linear(own[0], inp, cached, write, out), "custom", "custom", own[1]))
+            append(Priced(_linear(own[0], inp, cached, write, out, write_1h), "custom", "custom", own[1]))
             continue
         if inp == 0 and out == 0:
             append(FREE)
@@ -155,9 +177,11 @@ def price_batch(calls: list[tuple[str, str, int, str | None, int, int, int, int,
             append(UNPRICED)
         elif prices.tier_threshold is not None and inp > prices.tier_threshold:
             append(price_event(provider=provider, model=model, slot=slot, service_tier=tier, input_tokens=inp,
-                               cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out))
+                               cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out,
+                               cache_write_1h_tokens=write_1h))
         else:
-            append(Priced(_linear(prices, inp, cached, write, out), "priced", PRICING_SOURCE, PRICING_VERSION))
+            append(Priced(_linear(prices, inp, cached, write, out, write_1h), "priced", PRICING_SOURCE,
+                          PRICING_VERSION))
     return answers
 
 
@@ -168,8 +192,9 @@ def client_price(cost_usd: Decimal) -> Priced:
 
 def reference_cost(*, provider: str, model: str, timestamp: datetime, service_tier: str | None = None,
                    input_tokens: int, cached_input_tokens: int = 0, cache_write_tokens: int = 0,
-                   output_tokens: int = 0) -> Decimal:
+                   output_tokens: int = 0, cache_write_1h_tokens: int = 0) -> Decimal:
     """genai-prices' own answer for one call, for checking the fast path against."""
     when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
     return _calc(provider, model, when, service_tier,
-                 _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens)).total_price
+                 _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                        cache_write_1h_tokens)).total_price

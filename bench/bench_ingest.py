@@ -23,8 +23,7 @@ def raw_append_rate(rows: int = 200_000, batch: int = 10_000) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(str(Path(tmp) / "raw.duckdb"))
         body = json.dumps({"events": [make_event() for _ in range(batch)]}).encode()
-        events, _, _ = validate_batch(body, max_events=batch)
-        table = to_rows("user_raw", events)
+        table, _ = to_rows("user_raw", validate_batch(body, max_events=batch).events)
         cur = db.cursor()
         started = time.perf_counter()
         for _ in range(rows // batch):

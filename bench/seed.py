@@ -44,7 +44,7 @@ def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1
                    1000 + i % 700, (i % 4) * 100, 0, 200 + i % 300, 0, 300 + (i % 1000), NULL, i % 5 = 0,
                    CASE WHEN i % 50 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL, NULL, NULL, 'bench',
                    CASE WHEN m = 5 THEN NULL ELSE CAST(0.000123 + (i % 97) * 0.000001 AS DECIMAL(18, 12)) END,
-                   CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now(), 0
+                   CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now(), 0, 0
             FROM shaped
         """, [offset, offset + n, tenant_id]).fetchall()
     events.rebuild_usage_hourly(db)

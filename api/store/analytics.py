@@ -97,26 +97,37 @@ RUN_AGGREGATES = """
 """.format(cost=COST, unpriced=UNPRICED)
 
 
-# Runs are found among the tenant's most recent calls, and aggregated over calls up to this long before
-# the oldest of those: grouping every run ever (millions) to show fifty would scan and hash everything.
+# Runs are found among the tenant's most recent calls: a run's latest call in range is the first of its
+# calls met going back in time, so the first `limit` distinct runs met are exactly the most recent ones.
+# The window starts at RUN_LOOKBACK_CALLS calls per run wanted and doubles until it holds enough runs
+# (a 1,000-call run must not push older runs out), instead of grouping every run ever.
 RUN_LOOKBACK_CALLS = 20
-RUN_MAX_SPAN = "INTERVAL 1 DAY"
+
+
+def _recent_run_ids(db: Database, where: str, params: list[object], limit: int) -> list[str]:
+    window = limit * RUN_LOOKBACK_CALLS
+    while True:
+        rows = db.fetchall(
+            f"""SELECT run_id, max(timestamp) AS last, sum(count(*)) OVER () AS seen
+                FROM (SELECT run_id, timestamp FROM events WHERE {where} ORDER BY timestamp DESC LIMIT ?)
+                GROUP BY run_id ORDER BY last DESC, run_id""", [*params, window])
+        if len(rows) >= limit or not rows or rows[0][2] < window:
+            return [row[0] for row in rows[:limit]]
+        window *= 4
 
 
 def runs(db: Database, *, tenant_id: str, filters: EventFilters, limit: int) -> list[dict[str, Any]]:
-    """The most recent runs, newest first. A run's calls are counted if they started within a day
-    before the run's last call (runs are minutes long; see RUN_MAX_SPAN)."""
+    """The most recent runs in range (latest call first), each with all of its calls and its whole cost,
+    the same figures as run_detail."""
     where, params = where_clause(tenant_id, filters)
-    return db.fetchdicts(
-        f"""
-        WITH recent AS (
-            SELECT run_id, timestamp FROM events WHERE {where} ORDER BY timestamp DESC LIMIT ?
-        )
-        SELECT {RUN_AGGREGATES} FROM events
-        WHERE {where} AND run_id IN (SELECT run_id FROM recent)
-          AND timestamp >= (SELECT min(timestamp) FROM recent) - {RUN_MAX_SPAN}
-        GROUP BY run_id ORDER BY max(timestamp) DESC LIMIT ?
-        """, [*params, limit * RUN_LOOKBACK_CALLS, *params, limit])
+    run_ids = _recent_run_ids(db, where, params, limit)
+    if not run_ids:
+        return []
+    rows = db.fetchdicts(
+        f"SELECT {RUN_AGGREGATES} FROM events WHERE tenant_id = ? AND list_contains(?, run_id) GROUP BY run_id",
+        [tenant_id, run_ids])
+    order = {run_id: position for position, run_id in enumerate(run_ids)}
+    return sorted(rows, key=lambda row: order[row["run_id"]])
 
 
 def run_detail(db: Database, *, tenant_id: str, run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -128,8 +139,8 @@ def run_detail(db: Database, *, tenant_id: str, run_id: str) -> tuple[dict[str, 
     events = db.fetchdicts(
         """
         SELECT CAST(id AS VARCHAR) AS id, timestamp, provider, model, operation, customer_id, run_id, run_name,
-               input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-               latency_ms, time_to_first_token_ms, stream, status, error_type, http_status, service_tier,
+               input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
+               reasoning_tokens, latency_ms, time_to_first_token_ms, stream, status, error_type, http_status, service_tier,
                tags, cost_usd, pricing_status, pricing_source, pricing_version
         FROM events WHERE tenant_id = ? AND run_id = ? ORDER BY timestamp LIMIT 1000
         """, [tenant_id, run_id])

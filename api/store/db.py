@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from api.store.id_index import IdIndex
 from api.store.migrations import MIGRATIONS
 
 log = logging.getLogger("llmobserve.store")
@@ -51,8 +52,14 @@ class Database:
         self._jobs: queue.Queue[tuple[Writer, Any, Future] | None] = queue.Queue()
         self._migrate()
         # Every group commit gets the next number; events carry theirs (flush_seq), so the rollup can
-        # take "everything committed since" without depending on clocks.
-        self.flush_seq = int(self._con.execute("SELECT coalesce(max(flush_seq), 0) FROM events").fetchone()[0])
+        # take "everything committed since" without depending on clocks. Numbering resumes above both the
+        # newest event and the roll-up's progress: an idle roll-up takes numbers too, and an event numbered
+        # at or below rolled_up_to would never be counted (DESIGN §15).
+        self.flush_seq = int(self._con.execute(
+            "SELECT greatest((SELECT coalesce(max(flush_seq), 0) FROM events), "
+            "(SELECT coalesce(max(rolled_up_to), 0) FROM usage_state))").fetchone()[0])
+        # The hashes of every stored (tenant, id), for the ingest-time idempotency check (~1 s at 10M events).
+        self.id_index = IdIndex(self._con.execute("SELECT hash(tenant_id, id) AS h FROM events").fetchnumpy()["h"])
         self._writer = threading.Thread(target=self._write_loop, name="llmobserve-writer", daemon=True)
         self._writer.start()
 
@@ -142,14 +149,18 @@ class Database:
             cur.execute("BEGIN")
             results = writer(cur, [item for item, _ in jobs], self.flush_seq)
             cur.execute("COMMIT")
-        except Exception as exc:  # the whole group failed: tell every waiting request
+        except Exception as exc:
             try:
                 cur.execute("ROLLBACK")
             except duckdb.Error:
                 pass
-            log.exception("group commit failed")
-            for _, future in jobs:
-                future.set_exception(exc)
+            if len(jobs) > 1:  # one request's bad row must not fail the others: retry each on its own
+                log.warning("group commit of %d requests failed (%s); retrying them one by one", len(jobs), exc)
+                for job in jobs:
+                    self._run_group(cur, writer, [job])
+                return
+            log.exception("commit failed")
+            jobs[0][1].set_exception(exc)
             return
         for (_, future), result in zip(jobs, results):
             future.set_result(result)

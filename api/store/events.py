@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from functools import lru_cache, partial
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -10,10 +12,12 @@ import pyarrow.compute as pc
 
 from api.store.db import Database
 from api.store.filters import EventFilters, where_clause
+from api.store.id_index import IdIndex
 
 EXPORT_COLUMNS = (
     "CAST(id AS VARCHAR) AS id, timestamp, provider, model, operation, customer_id, run_id, run_name, "
-    "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, "
+    "input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, "
+    "latency_ms, "
     "time_to_first_token_ms, stream, status, error_type, http_status, service_tier, tags, sdk_version, "
     "cost_usd, pricing_status, pricing_source, pricing_version, received_at"
 )
@@ -64,35 +68,43 @@ def insert_events(db: Database, *, batch: pa.Table) -> Future:
 
     `batch` has the events table's columns (tenant_id included) with `cost_pico` in place of `cost_usd`.
     """
-    return db.submit(_write_batches, batch)
+    return db.submit(_writer_for(db), batch)
 
 
-def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table], flush_seq: int) -> list[tuple[int, int]]:
+def _write_batches(index: IdIndex, cur: duckdb.DuckDBPyConnection, batches: list[pa.Table],
+                   flush_seq: int) -> list[tuple[int, int]]:
     """Insert every queued request's events in one statement, skipping ids already stored.
 
-    Ids are checked only against stored events in the batch's own time range: a re-sent event keeps its
-    timestamp, and DuckDB's min/max zone maps make that range check cheap even on 10M rows. Repeats
-    within the flush keep their first copy. One statement does both, so a flush costs one round trip.
+    An id is stored once per tenant whatever timestamp a repeat carries. The writer's in-memory IdIndex
+    says which incoming ids may be stored already (usually none); only those are looked up in the table,
+    first in the batch's own time range (cheap: zone maps; a retried send keeps its timestamp), then
+    everywhere. Repeats within the flush keep their first copy.
     """
     combined = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
-    lo, hi = pc.min(combined["timestamp"]).as_py(), pc.max(combined["timestamp"]).as_py()
     cur.register("pending", combined)
     try:
+        hashes = cur.execute("SELECT hash(tenant_id, CAST(id AS UUID)) AS h FROM pending").fetchnumpy()["h"]
+        suspects = index.suspects(hashes)
+        stored = _stored_among(cur, combined.take(suspects)) if len(suspects) else set()
+        if stored:
+            keep = [(t, i) not in stored for t, i in zip(combined["tenant_id"].to_pylist(), combined["id"].to_pylist())]
+            cur.unregister("pending")
+            cur.register("pending", combined.filter(pa.array(keep)))
         inserted = cur.execute(
             """
             INSERT INTO events BY NAME
             SELECT * EXCLUDE (cost_pico),
-                   CAST(cost_pico AS DECIMAL(18, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12)) AS cost_usd,
+                   CAST(CAST(cost_pico AS DECIMAL(19, 0)) * CAST(0.000000000001 AS DECIMAL(19, 12))
+                        AS DECIMAL(19, 12)) AS cost_usd,
                    CAST(? AS BIGINT) AS flush_seq
             FROM pending p
-            WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.timestamp BETWEEN ? AND ?
-                              AND e.id = CAST(p.id AS UUID) AND e.tenant_id = p.tenant_id)
             QUALIFY row_number() OVER (PARTITION BY tenant_id, id) = 1
             ORDER BY timestamp  -- keeps the table near time order: tighter zone maps for range reads
             RETURNING tenant_id, CAST(id AS VARCHAR)
-            """, [flush_seq, lo, hi]).fetchall()
+            """, [flush_seq]).fetchall()
     finally:
         cur.unregister("pending")
+    index.add(hashes)  # a rolled-back flush leaves false suspects only, which cost a lookup, never an event
     if len(inserted) == combined.num_rows:  # the common case: nothing was a repeat
         return [(b.num_rows, 0) for b in batches]
     fresh = set(inserted)
@@ -105,6 +117,27 @@ def _write_batches(cur: duckdb.DuckDBPyConnection, batches: list[pa.Table], flus
                 accepted += 1
         results.append((accepted, batch.num_rows - accepted))
     return results
+
+
+def _stored_among(cur: duckdb.DuckDBPyConnection, suspects: pa.Table) -> set[tuple[str, str]]:
+    """Which suspect (tenant_id, id) pairs are really stored: in their own time range first, then anywhere."""
+    lo, hi = pc.min(suspects["timestamp"]).as_py(), pc.max(suspects["timestamp"]).as_py()
+    cur.register("suspects", suspects.select(["tenant_id", "id"]))
+    try:
+        lookup = """SELECT e.tenant_id, CAST(e.id AS VARCHAR) FROM events e
+                    JOIN suspects s ON e.id = CAST(s.id AS UUID) AND e.tenant_id = s.tenant_id"""
+        stored = set(cur.execute(lookup + " WHERE e.timestamp BETWEEN ? AND ?", [lo, hi]).fetchall())
+        if len(stored) < suspects.num_rows:
+            stored |= set(cur.execute(lookup).fetchall())
+    finally:
+        cur.unregister("suspects")
+    return stored
+
+
+@lru_cache(maxsize=None)
+def _writer_for(db: Database) -> Callable[[duckdb.DuckDBPyConnection, list[pa.Table], int], list[tuple[int, int]]]:
+    """One writer per database (the group commit batches requests by writer), bound to its id index."""
+    return partial(_write_batches, db.id_index)
 
 
 def rebuild_usage_hourly(db: Database) -> None:
@@ -121,6 +154,7 @@ def rebuild_usage_hourly(db: Database) -> None:
             FROM events GROUP BY ALL
             """).fetchall()
         cur.execute("UPDATE usage_state SET rolled_up_to = (SELECT coalesce(max(flush_seq), 0) FROM events)").fetchall()
+        db.id_index.reset(cur.execute("SELECT hash(tenant_id, id) AS h FROM events").fetchnumpy()["h"])
 
 
 def export_events(db: Database, *, tenant_id: str, filters: EventFilters, limit: int | None = None,

@@ -12,7 +12,7 @@ class EventFilters:
     end: datetime | None = None
     provider: str | None = None
     model: str | None = None
-    customer_id: str | None = None
+    customer_id: str | None = None  # "" selects the calls with no customer
     status: str | None = None
 
 
@@ -26,9 +26,14 @@ def where_clause(tenant_id: str, filters: EventFilters, alias: str = "") -> tupl
     if filters.end is not None:
         clauses.append(f"{p}timestamp < ?")
         params.append(filters.end)
-    for column in ("provider", "model", "customer_id", "status"):
+    for column in ("provider", "model", "status"):
         value = getattr(filters, column)
         if value is not None:
             clauses.append(f"{p}{column} = ?")
             params.append(value)
+    if filters.customer_id == "":  # `customer_id=` asks for the calls with no customer
+        clauses.append(f"{p}customer_id IS NULL")
+    elif filters.customer_id is not None:
+        clauses.append(f"{p}customer_id = ?")
+        params.append(filters.customer_id)
     return " AND ".join(clauses), params

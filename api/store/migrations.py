@@ -137,4 +137,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         INSERT INTO usage_state VALUES (1, 0);
         """,
     ),
+    (
+        5,
+        """
+        -- DESIGN §15: the 1-hour part of cache writes, priced at its own rate; costs up to $1,000,000 per
+        -- event held exactly (DECIMAL(18, 12) stopped just short of it); "" as a customer is no customer.
+        ALTER TABLE events ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE events ALTER cost_usd TYPE DECIMAL(19, 12);
+        UPDATE events SET customer_id = NULL WHERE customer_id = '';
+        """,
+    ),
 ]

@@ -43,7 +43,9 @@ def _dimensions(filters: EventFilters, customer_column: str) -> tuple[list[str],
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
-    if filters.customer_id is not None:
+    if filters.customer_id == "":  # no customer: NULL in events, '' in the rollup's key column
+        clauses.append(f"{customer_column} = ''" if customer_column == "customer_key" else f"{customer_column} IS NULL")
+    elif filters.customer_id is not None:
         clauses.append(f"{customer_column} = ?")
         params.append(filters.customer_id)
     return clauses, params
