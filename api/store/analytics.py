@@ -124,8 +124,8 @@ def runs(db: Database, *, tenant_id: str, filters: EventFilters, limit: int) -> 
     if not run_ids:
         return []
     rows = db.fetchdicts(
-        f"SELECT {RUN_AGGREGATES} FROM events WHERE tenant_id = ? AND list_contains(?, run_id) GROUP BY run_id",
-        [tenant_id, run_ids])
+        f"SELECT {RUN_AGGREGATES} FROM events WHERE tenant_id = ? AND run_id IN ({', '.join('?' * len(run_ids))})"
+        " GROUP BY run_id", [tenant_id, *run_ids])
     order = {run_id: position for position, run_id in enumerate(run_ids)}
     return sorted(rows, key=lambda row: order[row["run_id"]])
 
