@@ -7,7 +7,7 @@ import binascii
 import logging
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     commit_interval_ms: float = 3.0
     duckdb_memory_limit: str = "512MB"
     duckdb_threads: int = 2
+    # Alerts (DESIGN §11): budgets are evaluated this often; private targets only for local work.
+    llmobserve_alert_interval_s: float = Field(30.0, gt=0, le=3600)
+    llmobserve_alert_allow_private_targets: bool = False
 
     @field_validator("llmobserve_admin_token", "llmobserve_secret_key")
     @classmethod

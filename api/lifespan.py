@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api.accounts import Accounts
+from api.alert_worker import AlertWorker
+from api.alerts import AlertEngine
 from api.config import settings
 from api.price_book import PriceBook
+from api.secret_box import SecretBox
 from api.store import Database, events
 
 log = logging.getLogger("llmobserve.api")
@@ -54,6 +57,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.admin_token = settings.admin_token()
     app.state.accounts = accounts = Accounts(db, settings.secret_key())
     app.state.price_book = PriceBook(db)
+    app.state.alerts = engine = AlertEngine(db, SecretBox(settings.secret_key()),
+                                            allow_private=settings.llmobserve_alert_allow_private_targets)
+    worker = AlertWorker(engine, interval_s=settings.llmobserve_alert_interval_s)
     where = "the environment" if settings.llmobserve_admin_token else f"{settings.data_dir / 'admin_token'}"
     log.info("database: %s", db.path)
     log.info("admin token: read from %s (never logged)", where)
@@ -62,11 +68,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("create a first user: curl -X POST localhost:8000/admin/users -H \"Authorization: Bearer "
              "$(cat %s)\" -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'",
              settings.data_dir / "admin_token")
-    background = [asyncio.create_task(_save_last_used_forever(accounts)), asyncio.create_task(_roll_up_forever(db))]
+    background = [asyncio.create_task(_save_last_used_forever(accounts)), asyncio.create_task(_roll_up_forever(db)),
+                  asyncio.create_task(worker.run_forever())]
     try:
         yield
     finally:
         for task in background:
             task.cancel()
         accounts.save_last_used()
+        worker.stop()
         db.close()

@@ -6,7 +6,8 @@ from api import __version__
 from api.config import settings
 from api.lifespan import lifespan
 from api.middleware import BodyLimitMiddleware
-from api.routes import admin, analytics, dashboard_auth, events, health, keys, me, prices, runs, webhooks
+from api.routes import (admin, alerts, analytics, budgets, dashboard_auth, events, forecast, health, keys, me, prices,
+                        runs, webhooks)
 
 app = FastAPI(
     title="llmobserve API",
@@ -16,5 +17,6 @@ app = FastAPI(
 )
 app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
-for module in (health, events, webhooks, analytics, runs, prices, keys, me, admin, dashboard_auth):
+for module in (health, events, webhooks, analytics, forecast, runs, prices, budgets, alerts, keys, me, admin,
+               dashboard_auth):
     app.include_router(module.router)

@@ -6,7 +6,7 @@ the queries for one concern each. A PostgreSQL backend would implement the same 
 
 from __future__ import annotations
 
-from api.store import analytics, events, keys, prices, users, webhooks
+from api.store import alerts, analytics, budgets, events, keys, prices, users, webhooks
 from api.store.db import Database
 
-__all__ = ["Database", "analytics", "events", "keys", "prices", "users", "webhooks"]
+__all__ = ["Database", "alerts", "analytics", "budgets", "events", "keys", "prices", "users", "webhooks"]

@@ -147,4 +147,85 @@ MIGRATIONS: list[tuple[int, str]] = [
         UPDATE events SET customer_id = NULL WHERE customer_id = '';
         """,
     ),
+    (
+        6,
+        """
+        -- Budgets (DESIGN §11). Scope columns are NULL when the budget does not narrow on them;
+        -- thresholds and channel ids are JSON lists.
+        CREATE TABLE budgets (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            amount_usd DECIMAL(18, 6) NOT NULL,
+            period VARCHAR NOT NULL,
+            timezone VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            provider VARCHAR,
+            model VARCHAR,
+            tag_key VARCHAR,
+            tag_value VARCHAR,
+            thresholds_percent VARCHAR NOT NULL,
+            enforce BOOLEAN NOT NULL,
+            channel_ids VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        -- Where alerts go. The URL and the signing secret are encrypted with the server secret;
+        -- url_display is the scheme and host only, for lists.
+        CREATE TABLE alert_channels (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,
+            url_ciphertext VARCHAR NOT NULL,
+            url_display VARCHAR NOT NULL,
+            secret_ciphertext VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        -- One row per alert sent in a budget period: the "once per period" record.
+        CREATE TABLE alerts_fired (
+            tenant_id VARCHAR NOT NULL,
+            budget_id VARCHAR NOT NULL,
+            period_start TIMESTAMP NOT NULL,
+            type VARCHAR NOT NULL,
+            threshold_percent DOUBLE NOT NULL,
+            fired_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (budget_id, period_start, type, threshold_percent)
+        );
+        -- One message to one channel; its id is the webhook-id every attempt repeats. Pending ones
+        -- survive a restart: the worker picks up whatever is due.
+        CREATE TABLE alert_deliveries (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            channel_id VARCHAR NOT NULL,
+            budget_id VARCHAR,
+            type VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at TIMESTAMP,
+            created_at TIMESTAMP NOT NULL,
+            first_attempt_at TIMESTAMP,
+            last_attempt_at TIMESTAMP,
+            last_status_code INTEGER,
+            last_error VARCHAR
+        );
+        CREATE TABLE alert_attempts (
+            delivery_id VARCHAR NOT NULL,
+            tenant_id VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            attempted_at TIMESTAMP NOT NULL,
+            status_code INTEGER,
+            error VARCHAR,
+            duration_ms DOUBLE,
+            PRIMARY KEY (delivery_id, attempt)
+        );
+        -- A leased row elects the one alert worker among replicas.
+        CREATE TABLE alert_worker_lease (
+            id INTEGER PRIMARY KEY,
+            holder VARCHAR,
+            expires_at TIMESTAMP
+        );
+        INSERT INTO alert_worker_lease VALUES (1, NULL, NULL);
+        """,
+    ),
 ]
