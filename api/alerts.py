@@ -29,6 +29,8 @@ from api.store import Database, alerts, budgets
 from api.store.db import utc_naive
 
 log = logging.getLogger("llmobserve.alerts")
+# httpx logs every request's full URL at INFO, and a channel URL can carry a token (Slack's do)
+logging.getLogger("httpx").setLevel(logging.WARNING)
 TEST_TYPE = "alert_channel.test"
 TIMEOUT = httpx.Timeout(10.0)
 
@@ -37,8 +39,14 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso(value)
     raise TypeError(type(value).__name__)
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 as the API's answers write it (pydantic): UTC as 'Z'."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def url_display(url: str) -> str:
@@ -94,7 +102,7 @@ class AlertEngine:
             return 0
         fired = 0
         for kind, threshold in due_alerts(standing["state"], done):
-            body = json.dumps({"type": kind, "timestamp": now.isoformat(),
+            body = json.dumps({"type": kind, "timestamp": iso(now),
                                "data": self._alert_data(standing, threshold)}, default=_json_default)
             deliveries = [{"delivery_id": "msg_" + secrets.token_hex(12), "channel_id": c, "body": body}
                           for c in targets]
@@ -170,7 +178,7 @@ class AlertEngine:
     def send_test(self, *, tenant_id: str, channel: dict[str, Any], now: datetime) -> dict[str, Any]:
         """A test message to one channel, attempted at once and not retried; logged with the rest."""
         delivery_id = "msg_" + secrets.token_hex(12)
-        body = json.dumps({"type": TEST_TYPE, "timestamp": now.isoformat(),
+        body = json.dumps({"type": TEST_TYPE, "timestamp": iso(now),
                            "data": {"channel_id": channel["id"], "message": "llmobserve test delivery"}})
         alerts.queue_delivery(self.db, delivery_id=delivery_id, tenant_id=tenant_id, channel_id=channel["id"],
                               budget_id=None, type=TEST_TYPE, body=body)
