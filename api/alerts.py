@@ -107,7 +107,7 @@ class AlertEngine:
             deliveries = [{"delivery_id": "msg_" + secrets.token_hex(12), "channel_id": c, "body": body}
                           for c in targets]
             if alerts.fire(self.db, tenant_id=tenant, budget_id=budget["id"], period_start=period_start, type=kind,
-                           threshold_percent=threshold, deliveries=deliveries):
+                           threshold_percent=threshold, deliveries=deliveries, now=utc_naive(now)):
                 fired += 1
                 log.info("budget %s: %s at %s%% (%d deliveries queued)", budget["id"], kind, threshold,
                          len(deliveries))

@@ -53,11 +53,14 @@ def forecast(db: Database, *, tenant_id: str, scope: Scope, period: str, timezon
              now: datetime) -> dict[str, Any]:
     """Spent and projected in the current period (the method is in api/forecast.py)."""
     start, end = period_bounds(period, zone(timezone), now)
-    spent = store.spend(db, tenant_id=tenant_id, filters=scope.filters(start, end), tag=scope.tag)
-    first = store.first_call_at(db, tenant_id=tenant_id, filters=scope.filters(None, now), tag=scope.tag)
-    first_aware = first.replace(tzinfo=UTC) if first is not None else None
-    window_from = window_start(period=period, now=now, first_call_at=first_aware)
-    window = store.spend(db, tenant_id=tenant_id, filters=scope.filters(window_from, now), tag=scope.tag)
+    # one snapshot for the three reads: a call committed between them would count in the window but
+    # not in the period, and project an overrun that never was
+    with db.transaction():
+        spent = store.spend(db, tenant_id=tenant_id, filters=scope.filters(start, end), tag=scope.tag)
+        first = store.first_call_at(db, tenant_id=tenant_id, filters=scope.filters(None, now), tag=scope.tag)
+        first_aware = first.replace(tzinfo=UTC) if first is not None else None
+        window_from = window_start(period=period, now=now, first_call_at=first_aware)
+        window = store.spend(db, tenant_id=tenant_id, filters=scope.filters(window_from, now), tag=scope.tag)
     result = project(spent=spent["cost_usd"], window_cost=window["cost_usd"], window_from=window_from, now=now,
                      period_end=end)
     return {"period_start": start, "period_end": end, "spent_usd": result.spent_usd,

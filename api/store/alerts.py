@@ -54,10 +54,9 @@ def fired_in_period(db: Database, *, budget_id: str, period_start: datetime) -> 
 
 
 def fire(db: Database, *, tenant_id: str, budget_id: str, period_start: datetime, type: str,
-         threshold_percent: float, deliveries: list[dict[str, Any]]) -> bool:
-    """Record the alert as fired for this period and queue its deliveries, in one transaction; False
-    (and nothing queued) when it had fired already."""
-    now = utcnow()
+         threshold_percent: float, deliveries: list[dict[str, Any]], now: datetime) -> bool:
+    """Record the alert as fired for this period and queue its deliveries (due at `now`), in one
+    transaction; False (and nothing queued) when it had fired already."""
     with db.transaction() as cur:
         seen = cur.execute("SELECT count(*) FROM alerts_fired WHERE budget_id = ? AND period_start = ? AND type = ? "
                            "AND threshold_percent = ?", [budget_id, period_start, type, threshold_percent]).fetchone()[0]
