@@ -27,7 +27,9 @@ METHOD_ORDER = {"get": 0, "post": 1, "put": 2, "patch": 3, "delete": 4}  # reads
 
 @pytest.fixture(scope="module")
 def matrix_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    server = ApiServer(tmp_path_factory.mktemp("tenant-matrix")).start()
+    # private alert targets allowed, so each tenant can have a channel (to a closed local port)
+    server = ApiServer(tmp_path_factory.mktemp("tenant-matrix"),
+                       extra_env={"LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS": "1"}).start()
     yield server
     server.stop()
 
@@ -55,15 +57,28 @@ class Tenant:
             answer = httpx.put(f"{api.url}/v1/prices/openai/{self.model}", headers=self.user.headers,
                                json={"input_per_mtok": 1.25, "output_per_mtok": 7.5})
             assert answer.status_code == 200, answer.text
+        self.budget_id = self.channel_id = ""
+        if "/v1/budgets" in paths:  # a budget named like the run (the control below looks for that name)
+            budget = httpx.post(f"{api.url}/v1/budgets", headers=self.user.headers, json={
+                "name": self.run_name, "amount_usd": 1000, "period": "month", "scope": {"customer_id": self.customer}})
+            assert budget.status_code == 201, budget.text
+            self.budget_id = budget.json()["id"]
+        if "/v1/alert-channels" in paths:
+            channel = httpx.post(f"{api.url}/v1/alert-channels", headers=self.user.headers,
+                                 json={"type": "webhook", "url": f"http://127.0.0.1:9/{self.run_name}"})
+            assert channel.status_code == 201, channel.text
+            self.channel_id = channel.json()["id"]
         self.markers = {self.user.email, self.user.id, self.user.key_id, self.user.api_key,
                         self.user.api_key[:9], self.extra_key["id"], self.extra_key["api_key"],
                         self.extra_key["name"], f"First{name}{tag}", f"Last{name}{tag}", self.customer,
                         self.model, self.run_id, self.run_name, self.tag_value, f"err-{name}-{tag}"}
+        self.markers |= {m for m in (self.budget_id, self.channel_id) if m}
 
     def path_value(self, param: str) -> str:
         """B's own identifier for a path parameter of that name."""
         return {"run_id": self.run_id, "key_id": self.extra_key["id"], "user_id": self.user.id,
-                "model": self.model, "provider": "openai"}.get(param, self.user.id)
+                "model": self.model, "provider": "openai", "budget_id": self.budget_id,
+                "channel_id": self.channel_id}.get(param, self.user.id)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +118,18 @@ def url_for(api: ApiServer, path: str, b: Tenant) -> str:
     return api.url + path
 
 
+# Fields that move with the clock alone (a projection to the period's end, when a status was read).
+CLOCK_FIELDS = {"projected_usd", "checked_at"}
+
+
+def _without_clock(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_clock(v) for k, v in value.items() if k not in CLOCK_FIELDS}
+    if isinstance(value, list):
+        return [_without_clock(v) for v in value]
+    return value
+
+
 def read_surface(api: ApiServer, t: Tenant) -> dict[str, Any]:
     """Everything t can read about itself (GET endpoints without path parameters), key use times aside."""
     surface = {}
@@ -114,6 +141,8 @@ def read_surface(api: ApiServer, t: Tenant) -> dict[str, Any]:
         text = answer.text
         if path.startswith("/clerk"):
             text = json.dumps([{k: v for k, v in key.items() if k != "last_used_at"} for key in answer.json()["data"]])
+        elif answer.headers.get("content-type", "").startswith("application/json"):
+            text = json.dumps(_without_clock(answer.json()))
         surface[path] = (answer.status_code, text)
     return surface
 
