@@ -91,10 +91,15 @@ def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str
                   FROM ({source})"""
     else:
         clauses, params = ["tenant_id = ?"], [tenant_id]
-        for column in ("provider", "model", "customer_id"):
+        for column in ("provider", "model"):
             if getattr(filters, column) is not None:
                 clauses.append(f"{column} = ?")
                 params.append(getattr(filters, column))
+        if filters.customer_id == "":  # as everywhere: "" selects the calls with no customer
+            clauses.append("customer_id IS NULL")
+        elif filters.customer_id is not None:
+            clauses.append("customer_id = ?")
+            params.append(filters.customer_id)
         for clause, bound in (("timestamp >= ?", filters.start), ("timestamp < ?", filters.end)):
             if bound is not None:
                 clauses.append(clause)
