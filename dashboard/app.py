@@ -25,6 +25,7 @@ PAGES = [  # (file, title, icon, url_path)
     ("views/overview.py", "Overview", ":material/monitoring:", "overview"),
     ("views/runs.py", "Runs", ":material/list_alt:", "runs"),
     ("views/customers.py", "Customers", ":material/group:", "customers"),
+    ("views/budgets.py", "Budgets", ":material/savings:", "budgets"),
     ("views/settings.py", "Settings", ":material/settings:", "settings"),
 ]
 DATA_PAGES = {"overview", "runs", "customers"}

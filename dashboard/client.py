@@ -172,3 +172,60 @@ def runs(user_id: str, filters: Filters, limit: int = 100) -> list[dict[str, Any
 def run(user_id: str, run_id: str) -> dict[str, Any]:
     """One run and its calls; an unknown id raises ApiError('run <id> not found')."""
     return _call("GET", f"/v1/runs/{quote(run_id, safe='')}", user_id=user_id).json()
+
+
+# -- budgets and alerts -----------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def budgets(user_id: str) -> list[dict[str, Any]]:
+    """Every budget with its spend, projection and status in the current period."""
+    return _get("/v1/budgets", user_id)["data"]
+
+
+def create_budget(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = _call("POST", "/v1/budgets", user_id=user_id, json=body).json()
+    budgets.clear(user_id)
+    return answer
+
+
+def update_budget(user_id: str, budget_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    answer = _call("PATCH", f"/v1/budgets/{quote(budget_id, safe='')}", user_id=user_id, json=changes).json()
+    budgets.clear(user_id)
+    return answer
+
+
+def delete_budget(user_id: str, budget_id: str) -> None:
+    _call("DELETE", f"/v1/budgets/{quote(budget_id, safe='')}", user_id=user_id)
+    budgets.clear(user_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def forecast(user_id: str, period: str = "month", timezone: str = "UTC") -> dict[str, Any]:
+    return _get("/v1/analytics/forecast", user_id, period=period, timezone=timezone)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def alert_channels(user_id: str) -> list[dict[str, Any]]:
+    return _get("/v1/alert-channels", user_id)["data"]
+
+
+def create_alert_channel(user_id: str, type: str, url: str) -> dict[str, Any]:
+    """Answers the channel with its signing secret (webhooks), shown this once."""
+    answer = _call("POST", "/v1/alert-channels", user_id=user_id, json={"type": type, "url": url}).json()
+    alert_channels.clear(user_id)
+    return answer
+
+
+def delete_alert_channel(user_id: str, channel_id: str) -> None:
+    _call("DELETE", f"/v1/alert-channels/{quote(channel_id, safe='')}", user_id=user_id)
+    alert_channels.clear(user_id)
+
+
+def test_alert_channel(user_id: str, channel_id: str) -> dict[str, Any]:
+    answer = _call("POST", f"/v1/alert-channels/{quote(channel_id, safe='')}/test", user_id=user_id).json()
+    alert_deliveries.clear(user_id)
+    return answer
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def alert_deliveries(user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    return _get("/v1/alert-deliveries", user_id, limit=limit)["data"]

@@ -38,6 +38,14 @@ if summary["unpriced_calls"]:
                "used models with no known price. They are **not** included in the total cost above.",
                icon=":material/warning:")
 
+month = client.forecast(user_id, "month", "UTC")
+cols = st.columns(3)
+cols[0].metric("Month to date (UTC)", ui.usd(month["spent_usd"]),
+               help=f"Since {ui.when(month['period_start'])}, whatever the filters above.")
+cols[1].metric("Month forecast", ui.usd(month["projected_usd"]),
+               help="Spent so far plus the last 7 days' daily rate over the days left (docs/budgets.md).")
+cols[2].page_link("views/budgets.py", label="Budgets and alerts", icon=":material/savings:")
+
 st.subheader("Cost over time")
 series = ui.frame(client.timeseries(user_id, filters, interval, "provider"))
 if series.empty:

@@ -16,7 +16,7 @@ from tests.dashboard.conftest import PASSWORD, DashboardUser, app, click, deacti
 from tests.factories import create_user, make_event, post_events
 from tests.server import ApiServer
 
-PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/settings.py"]
+PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/budgets.py", "views/settings.py"]
 
 
 def texts(at: AppTest) -> str:
