@@ -26,6 +26,8 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
 
 ## Start the API on :8000 and the dashboard on :3000 (embedded DuckDB in data/).
+# Local work: alert channels may point at local receivers (LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS=1, as
+# `make demo` needs); production starts the API without it, and such targets are refused.
 # For local work, a generated Clerk signing secret goes into .env (mode 0600) when none is set, so
 # `make demo` and scripts/send_test_webhook.py can send signed deliveries; put your Clerk endpoint's
 # own secret there instead when you connect Clerk (docs/clerk.md).
@@ -35,7 +37,7 @@ run: $(STAMP_SERVER)
 		(umask 077; $(BIN)/python scripts/send_test_webhook.py --new-secret >> .env); \
 		echo "wrote a local CLERK_WEBHOOK_SECRET to .env (replace it with Clerk's when you connect Clerk)"; \
 	fi
-	$(BIN)/honcho start
+	LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS=$${LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS:-1} $(BIN)/honcho start
 
 ## Install everything the tests need (Debian's chromium included) and run them.
 test: $(STAMP_DEV) chromium

@@ -10,6 +10,8 @@
    run only the time since the last recorded call is filled in (`--fresh` starts over).
 4. Runs the real `openai` and `anthropic` clients, recorded by the SDK, against a bundled fake provider
    (scripts/fake_provider.py): several customers, named runs, streams, cached tokens and errors.
+5. Sets a monthly budget near its limit for the costliest customer and waits for its alert at a local
+   receiver that verifies the signature (scripts/demo_budgets.py).
 
 It issues its own API key (`POST /clerk/api-keys`, named "make demo") and leaves the initial key's one-time
 reveal for the Settings page. Needs the admin token: LLMOBSERVE_ADMIN_TOKEN, or `data/admin_token`.
@@ -37,6 +39,7 @@ from dotenv import dotenv_values
 from svix.webhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from demo_budgets import budgets_and_alerts  # noqa: E402
 from demo_history import History  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         calls = live_calls(api.url, key)
         print(f"  live: {calls} calls through the real openai/anthropic clients and the SDK "
               f"in {time.monotonic() - t0:.1f} s")
+    budgets_and_alerts(api, user["id"])
     s = api.summary(user["id"])
     print(f"\nDone in {time.monotonic() - began:.1f} s: {s['calls']:,} calls, ${float(s['total_cost_usd']):,.2f} "
           f"priced, {s['unpriced_calls']:,} unpriced calls ({s['unpriced_tokens']:,} tokens), "
