@@ -123,7 +123,8 @@ def test_pending_deliveries_survive_a_restart_and_secrets_stay_encrypted(tmp_pat
         user = create_user(api)
         url = receiver.url + "?token=s3cr3t-path-token"
         ch = channel(api, user, url)
-        budget(api, user, thresholds_percent=[50], scope={"customer_id": "restart"})
+        # exceeded at once: one alert (100 %), no projected-to-exceed beside it
+        budget(api, user, thresholds_percent=[100], amount_usd=5, scope={"customer_id": "restart"})
         spend(api, user, "7", customer="restart")
         first = receiver.wait_for(lambda rs: len(rs) >= 1, timeout=INTERVAL_S + 5)[0]
         api.stop()  # before the 5 s retry
