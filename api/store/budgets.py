@@ -86,9 +86,10 @@ def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str
     tag scope reads the calls."""
     if tag is None:
         source, params = usage_source(tenant_id, filters)
-        sql = f"""SELECT coalesce(sum(cost_usd), 0), coalesce(sum(calls), 0),
-                         coalesce(sum(calls) FILTER (pricing_status = 'unpriced'), 0), min(first_at)
-                  FROM ({source})"""
+        sql = f"""SELECT coalesce(sum(cost_usd), 0), CAST(coalesce(sum(calls), 0) AS BIGINT),
+                         CAST(coalesce(sum(calls) FILTER (WHERE pricing_status = 'unpriced'), 0) AS BIGINT),
+                         min(first_at)
+                  FROM ({source}) AS u"""
     else:
         clauses, params = ["tenant_id = ?"], [tenant_id]
         for column in ("provider", "model"):
@@ -106,7 +107,7 @@ def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str
                 params.append(bound)
         clauses.append("json_extract_string(tags, ?) = ?")
         params += [_tag_pointer(tag[0]), tag[1]]
-        sql = f"""SELECT coalesce(sum(cost_usd), 0), count(*), count(*) FILTER (pricing_status = 'unpriced'),
+        sql = f"""SELECT coalesce(sum(cost_usd), 0), count(*), count(*) FILTER (WHERE pricing_status = 'unpriced'),
                          min(timestamp)
                   FROM events WHERE {' AND '.join(clauses)}"""
     cost, calls, unpriced, first_at = db.fetchone(sql, params) or (0, 0, 0, None)
