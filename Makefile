@@ -7,7 +7,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench demo soak clean chromium
+.PHONY: run test bench demo soak clean chromium postgresql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,9 @@ run: $(STAMP_SERVER)
 	fi
 	LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS=$${LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS:-1} $(BIN)/honcho start
 
-## Install everything the tests need (Debian's chromium included) and run them.
-test: $(STAMP_DEV) chromium
+## Install everything the tests need (Debian's chromium and PostgreSQL included) and run them.
+# The API and store tests run on both stores; the tests start a throwaway PostgreSQL of their own.
+test: $(STAMP_DEV) chromium postgresql
 	$(BIN)/python -m pytest
 
 chromium:
@@ -48,6 +49,14 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	fi
+
+# PostgreSQL's server binaries (Debian's package). The tests run it themselves, as the `postgres` user.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		echo "installing Debian's PostgreSQL for the store tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null); \
 	fi
 
 ## Benchmarks (not part of `make test`); results go to docs/benchmarks.md.

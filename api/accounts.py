@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import duckdb
 from cryptography.fernet import Fernet, InvalidToken
 
-from api.store import Database, keys, users
-from api.store.db import utcnow
+from api.store import Store, Transaction, keys, users
+from api.store.base import utcnow
 
 log = logging.getLogger("llmobserve.api")
 
@@ -54,14 +53,14 @@ class Unit:
     """One database transaction shared by several account changes, and what to do once it commits
     (key-cache updates, log lines): a rolled-back change must leave no trace in memory either."""
 
-    cur: duckdb.DuckDBPyConnection
+    cur: Transaction
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Accounts:
     """Owns key checks and user/key creation; `last_used_at` is kept in memory and saved periodically."""
 
-    def __init__(self, db: Database, secret_key: str) -> None:
+    def __init__(self, db: Store, secret_key: str) -> None:
         self.db = db
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()))
         self._lock = threading.Lock()
@@ -139,6 +138,7 @@ class Accounts:
                     owner.user_id = new_id
 
         with self.unit_of_work(unit) as work:
+            self.db.exclude_roll_up(work.cur)  # it moves events and hourly totals to the new id
             users.relink_user_id(work.cur, old_id=old_id, new_id=new_id)
             work.after_commit.append(move_keys)
 
@@ -146,7 +146,7 @@ class Accounts:
     def issue_key(self, *, user_id: str, name: str) -> tuple[str, dict[str, Any]]:
         api_key, prefix, key_hash = generate_key()
         key_id = "key_" + secrets.token_hex(8)
-        keys.insert_key(self.db.cursor(), key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+        keys.insert_key(self.db, key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
         self._by_hash[key_hash] = KeyOwner(key_id, user_id, True)
         record = keys.get_key(self.db, user_id=user_id, key_id=key_id)
         assert record is not None

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from api.alerts import AlertEngine
 from api.store import alerts
-from api.store.db import utc_naive
+from api.store.base import utc_naive
 
 log = logging.getLogger("llmobserve.alerts")
 TICK_SECONDS = 1.0

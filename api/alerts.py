@@ -25,8 +25,8 @@ from api import budgets as budget_service
 from api.alert_rules import PROJECTED_TO_EXCEED, due_alerts, next_attempt
 from api.outbound import RefusedTarget, Resolver, check_url, system_resolver
 from api.secret_box import SecretBox
-from api.store import Database, alerts, budgets
-from api.store.db import utc_naive
+from api.store import Store, alerts, budgets
+from api.store.base import utc_naive
 
 log = logging.getLogger("llmobserve.alerts")
 # httpx logs every request's full URL at INFO, and a channel URL can carry a token (Slack's do)
@@ -55,7 +55,7 @@ def url_display(url: str) -> str:
 
 
 class AlertEngine:
-    def __init__(self, db: Database, box: SecretBox, *, allow_private: bool,
+    def __init__(self, db: Store, box: SecretBox, *, allow_private: bool,
                  resolve: Resolver = system_resolver) -> None:
         self.db = db
         self.box = box

@@ -14,9 +14,9 @@ from typing import Any
 from api.alert_rules import BudgetState, percent, status
 from api.budget_periods import period_bounds, zone
 from api.forecast import project, window_start
-from api.store import Database
+from api.store import Store
 from api.store import budgets as store
-from api.store.db import utc_naive
+from api.store.base import utc_naive
 from api.store.filters import EventFilters
 
 
@@ -49,7 +49,7 @@ def parse_tag(value: str) -> tuple[str, str]:
     return key, tag_value
 
 
-def forecast(db: Database, *, tenant_id: str, scope: Scope, period: str, timezone: str,
+def forecast(db: Store, *, tenant_id: str, scope: Scope, period: str, timezone: str,
              now: datetime) -> dict[str, Any]:
     """Spent and projected in the current period (the method is in api/forecast.py)."""
     start, end = period_bounds(period, zone(timezone), now)
@@ -67,7 +67,7 @@ def forecast(db: Database, *, tenant_id: str, scope: Scope, period: str, timezon
             "projected_usd": result.projected_usd, "calls": spent["calls"], "unpriced_calls": spent["unpriced_calls"]}
 
 
-def standing(db: Database, budget: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+def standing(db: Store, budget: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     """The budget as every read shows it: its fields plus spent, remaining, percent, projected, status."""
     scope = Scope.of(budget)
     fc = forecast(db, tenant_id=budget["tenant_id"], scope=scope, period=budget["period"],

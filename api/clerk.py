@@ -128,7 +128,7 @@ def apply_event(accounts: Accounts, *, delivery_id: str, event: ClerkEvent) -> C
                 else:
                     result = _upsert(accounts, unit, subject, event.type)
             break
-        except webhooks.WRITE_CONFLICTS:
+        except accounts.db.write_conflicts:
             if attempt == ATTEMPTS:
                 raise
             log.info("%s %s for %s met a concurrent write; retrying", TAG, event.type, subject.id)

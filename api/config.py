@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Alerts (DESIGN §11): budgets are evaluated this often; private targets only for local work.
     llmobserve_alert_interval_s: float = Field(30.0, gt=0, le=3600)
     llmobserve_alert_allow_private_targets: bool = False
+    # PostgreSQL: connections per API process for reads and short transactions (the writer has its own).
+    pg_pool_size: int = 10
 
     @field_validator("llmobserve_admin_token", "llmobserve_secret_key")
     @classmethod
@@ -67,6 +69,17 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return Path(self.llmobserve_db).resolve().parent
+
+    def check_shared_secrets(self) -> None:
+        """With PostgreSQL every replica must hold the same secrets: files generated into one machine's
+        data/ cannot serve several, so they must come from the environment (DESIGN §9)."""
+        if not self.database_url:
+            return
+        for name, value in (("LLMOBSERVE_ADMIN_TOKEN", self.llmobserve_admin_token),
+                            ("LLMOBSERVE_SECRET_KEY", self.llmobserve_secret_key)):
+            if not value:
+                raise RuntimeError(f"{name} is not set: with DATABASE_URL (PostgreSQL, shared by replicas) it must "
+                                   f"come from the environment, the same value on every replica")
 
     def admin_token(self) -> str:
         return self.llmobserve_admin_token or load_or_create_secret(self.data_dir / "admin_token")

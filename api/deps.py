@@ -11,8 +11,8 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts import KEY_PREFIX, Accounts
-from api.store import Database, users
-from api.store.db import utc_naive
+from api.store import Store, users
+from api.store.base import utc_naive
 from api.store.filters import EventFilters
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -20,7 +20,7 @@ BEARER = {"WWW-Authenticate": "Bearer"}
 
 # Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def` dependency in the
 # thread pool, and those hops cost more than the work on a busy ingest path.
-async def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Store:
     return request.app.state.db
 
 
@@ -28,7 +28,7 @@ async def get_accounts(request: Request) -> Accounts:
     return request.app.state.accounts
 
 
-StoreDep = Annotated[Database, Depends(get_db)]
+StoreDep = Annotated[Store, Depends(get_db)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 

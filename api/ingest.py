@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.models import EventIn, EventsIn, RejectedEvent
 from api.pricing import MAX_COST_PICO, SLOT_SECONDS, CustomPrice, Priced, price_batch
-from api.store.db import utcnow
+from api.store.base import utcnow
 
 _batch = TypeAdapter(EventsIn)
 _event = TypeAdapter(EventIn)
@@ -52,6 +52,15 @@ def _rejection(index: int, error: dict[str, Any], depth: int) -> RejectedEvent:
     loc = [str(part) for part in error.get("loc", ())[depth:]]
     reason = FRIENDLIER.get(error.get("type", ""), error.get("msg", "invalid"))
     return RejectedEvent(index=index, field=".".join(loc) or None, reason=reason)
+
+
+NUL_REASON = "must not contain NUL (\\u0000) characters (PostgreSQL text cannot hold them)"
+TEXT_FIELDS = (*STRING_COLUMNS, "id", "run_id")
+
+
+def _nul_field(event: EventIn) -> str | None:
+    """The first text field holding a NUL character; both stores refuse them alike."""
+    return next((name for name in TEXT_FIELDS if "\x00" in (event.get(name) or "")), None)
 
 
 def _cross_field_error(event: EventIn) -> str | None:
@@ -90,7 +99,12 @@ def validate_batch(body: bytes, *, max_events: int) -> ValidBatch:
     if total > max_events:
         raise EnvelopeError(f"too many events in one batch: {total} (at most {max_events}); split the batch")
     good, indexes = [], []
+    has_nul = b"\\u0000" in body  # JSON must escape NUL: absent from the body, no event holds one
     for index, event in candidates:
+        field = _nul_field(event) if has_nul else None
+        if field:
+            rejected.append(RejectedEvent(index=index, field=field, reason=NUL_REASON))
+            continue
         problem = _cross_field_error(event)
         if problem:
             rejected.append(RejectedEvent(index=index, field=None, reason=problem))

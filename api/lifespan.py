@@ -16,7 +16,7 @@ from api.alerts import AlertEngine
 from api.config import settings
 from api.price_book import PriceBook
 from api.secret_box import SecretBox
-from api.store import Database, events
+from api.store import Store, events, open_store
 
 log = logging.getLogger("llmobserve.api")
 LAST_USED_SAVE_SECONDS = 10
@@ -32,7 +32,7 @@ async def _save_last_used_forever(accounts: Accounts) -> None:
             log.exception("could not save key last-use times")
 
 
-async def _roll_up_forever(db: Database) -> None:
+async def _roll_up_forever(db: Store) -> None:
     """Fold new events into the hourly totals; reads are exact either way, this keeps them fast."""
     while True:
         await asyncio.sleep(ROLL_UP_SECONDS)
@@ -48,11 +48,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # default 5 ms switch interval a busy validation thread makes it wait that long each time (convoy).
     sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    if settings.database_url:
-        raise RuntimeError("DATABASE_URL is reserved for the PostgreSQL backend, which is not built yet; "
-                           "unset it to use the embedded DuckDB file (LLMOBSERVE_DB)")
-    db = Database(settings.llmobserve_db, memory_limit=settings.duckdb_memory_limit,
-                  threads=settings.duckdb_threads, commit_interval_ms=settings.commit_interval_ms)
+    settings.check_shared_secrets()  # replicas cannot each generate their own: refuse, naming the variable
+    db = open_store(database_url=settings.database_url, duckdb_path=settings.llmobserve_db,
+                    commit_interval_ms=settings.commit_interval_ms, duckdb_memory_limit=settings.duckdb_memory_limit,
+                    duckdb_threads=settings.duckdb_threads, pool_size=settings.pg_pool_size)
     app.state.db = db
     app.state.admin_token = settings.admin_token()
     app.state.accounts = accounts = Accounts(db, settings.secret_key())
@@ -61,13 +60,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                             allow_private=settings.llmobserve_alert_allow_private_targets)
     worker = AlertWorker(engine, interval_s=settings.llmobserve_alert_interval_s)
     where = "the environment" if settings.llmobserve_admin_token else f"{settings.data_dir / 'admin_token'}"
-    log.info("database: %s", db.path)
+    log.info("store: %s", db.describe())
     log.info("admin token: read from %s (never logged)", where)
     if not settings.clerk_webhook_secret:
         log.warning("CLERK_WEBHOOK_SECRET is not set: POST /webhooks/clerk refuses every delivery")
-    log.info("create a first user: curl -X POST localhost:8000/admin/users -H \"Authorization: Bearer "
-             "$(cat %s)\" -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'",
-             settings.data_dir / "admin_token")
+    token = "$LLMOBSERVE_ADMIN_TOKEN" if settings.llmobserve_admin_token else f"$(cat {settings.data_dir / 'admin_token'})"
+    log.info("create a first user: curl -X POST localhost:8000/admin/users -H \"Authorization: Bearer %s\""
+             " -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'", token)
     background = [asyncio.create_task(_save_last_used_forever(accounts)), asyncio.create_task(_roll_up_forever(db)),
                   asyncio.create_task(worker.run_forever())]
     try:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from api import __version__
 from api.config import settings
@@ -8,6 +9,7 @@ from api.lifespan import lifespan
 from api.middleware import BodyLimitMiddleware
 from api.routes import (admin, alerts, analytics, budgets, dashboard_auth, events, forecast, health, keys, me, prices,
                         runs, webhooks)
+from api.store import BadValue
 
 app = FastAPI(
     title="llmobserve API",
@@ -16,6 +18,14 @@ app = FastAPI(
     lifespan=lifespan,
 )
 app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+
+
+@app.exception_handler(BadValue)
+async def refuse_bad_value(request: Request, exc: BadValue) -> JSONResponse:
+    """A value the store cannot hold is the request's fault: 422 with the reason."""
+    return JSONResponse({"detail": f"a value in this request cannot be stored: {exc}"}, status_code=422)
+
 
 for module in (health, events, webhooks, analytics, forecast, runs, prices, budgets, alerts, keys, me, admin,
                dashboard_auth):

@@ -76,6 +76,7 @@ class Message(BaseModel):
 class HealthPublic(BaseModel):
     status: str
     database: str
+    store: Literal["duckdb", "postgresql"]
     version: str
 
 

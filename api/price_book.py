@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from api.pricing import CustomPrice
-from api.store import Database, prices
+from api.store import Store, prices
 
 
 def _custom(row: dict[str, Any]) -> CustomPrice:
@@ -17,7 +17,7 @@ def _custom(row: dict[str, Any]) -> CustomPrice:
 
 
 class PriceBook:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
         self._lock = threading.Lock()
         self._by_tenant: dict[str, dict[tuple[str, str], CustomPrice]] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from api.ingest import to_rows, validate_batch
-from api.store import Database
+from api.store.duckdb import DuckDBStore as Database
 from tests.factories import create_user, make_event
 from tests.server import ApiServer
 

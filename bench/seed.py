@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from api.store import Database, events, users
+from api.store import events, users
+from api.store.duckdb import DuckDBStore as Database
 
 MODELS = ["gpt-4o-mini-2024-07-18", "claude-3-5-haiku-20241022", "gpt-4.1-nano-2025-04-14",
           "claude-sonnet-4-5-20250929", "gpt-5-nano-2025-08-07", "acme-finetune-v2"]

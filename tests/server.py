@@ -1,4 +1,5 @@
-"""Start the real API process (uvicorn, one worker) on a temporary DuckDB file, for tests over HTTP."""
+"""Start the real API process (uvicorn) on a temporary DuckDB file or a throwaway PostgreSQL database,
+for tests over HTTP."""
 
 from __future__ import annotations
 
@@ -38,11 +39,29 @@ def wait_for(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = No
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+STORES = ("duckdb", "postgresql")
+
+
+def backends_under_test() -> list[str]:
+    """Both stores, unless LLMOBSERVE_TEST_BACKENDS narrows it (e.g. "duckdb" for a quick local run)."""
+    wanted = os.environ.get("LLMOBSERVE_TEST_BACKENDS", ",".join(STORES))
+    return [b for b in STORES if b in wanted.split(",")]
+
+
+# Every API and store test runs on both stores (DESIGN §9); test ids say which: test_x[postgresql].
+BACKENDS = backends_under_test()
+
+
 @dataclass
 class ApiServer:
     data_dir: Path
+    backend: str = "duckdb"
+    #: PostgreSQL only: the database to use (several servers given the same one are replicas).
+    database_url: str | None = None
     port: int = field(default_factory=free_port)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    workers: int = 1
     webhook_secret: str = field(default_factory=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
@@ -57,9 +76,18 @@ class ApiServer:
         return self.data_dir / "llmobserve.duckdb"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMOBSERVE_", "CLERK_"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("LLMOBSERVE_", "CLERK_")) and k != "DATABASE_URL"}
         env.update(LLMOBSERVE_DB=str(self.db_path), LLMOBSERVE_ADMIN_TOKEN=self.admin_token,
                    CLERK_WEBHOOK_SECRET=self.webhook_secret, PYTHONUNBUFFERED="1")
+        if self.backend == "postgresql":
+            if self.database_url is None:
+                from tests.postgres import shared_server
+
+                self.database_url = shared_server().create_database()
+            env.update(DATABASE_URL=self.database_url, LLMOBSERVE_SECRET_KEY=self.secret_key)
+        else:
+            env["DATABASE_URL"] = ""  # not even from a .env file
         env.update(self.extra_env)
         return env
 
@@ -69,7 +97,7 @@ class ApiServer:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1"],
+             "--workers", str(self.workers)],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         wait_for(self.url + "/health", proc=self.proc)
         return self

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AccountsDep, AdminDep, StoreDep
 from api.models import BackupPublic, Message, UserCreate, UserCreated, UserPublic
-from api.store import events, users
+from api.store import StoreUnsupported, events, users
 
 log = logging.getLogger("llmobserve.api")
 
@@ -33,10 +33,14 @@ def list_users(db: StoreDep) -> list[UserPublic]:
     return [UserPublic(**u) for u in users.list_users(db)]
 
 
-@router.post("/backup", response_model=BackupPublic, status_code=201)
+@router.post("/backup", response_model=BackupPublic, status_code=201, responses={501: {"model": Message}})
 async def create_backup(db: StoreDep) -> BackupPublic:
-    """An online, consistent copy of the database into data/backups/ (taken between two commits)."""
-    target, done = db.backup()
+    """An online, consistent copy of the DuckDB database into data/backups/ (taken between two commits);
+    on PostgreSQL, 501: back up with pg_dump."""
+    try:
+        target, done = db.backup()
+    except StoreUnsupported:
+        raise HTTPException(501, "this store is PostgreSQL: back it up with pg_dump (README, production)") from None
     await asyncio.wrap_future(done)
     return BackupPublic(path=str(target), bytes=target.stat().st_size)
 

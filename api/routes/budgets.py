@@ -10,7 +10,7 @@ from api import budgets as service
 from api.budget_models import BudgetIn, BudgetPublic, BudgetsPublic, BudgetsStatusPublic, BudgetUpdate
 from api.deps import StoreDep, TenantDep
 from api.models import Message
-from api.store import Database, alerts, budgets
+from api.store import Store, alerts, budgets
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 
@@ -25,7 +25,7 @@ def _scope_columns(scope: dict[str, Any]) -> dict[str, Any]:
             "tag_key": tag[0], "tag_value": tag[1]}
 
 
-def _check_channels(db: Database, tenant_id: str, channel_ids: list[str] | None) -> None:
+def _check_channels(db: Store, tenant_id: str, channel_ids: list[str] | None) -> None:
     """Every named channel must be the caller's (422 naming it: a typo must not silence alerts)."""
     known = {c["id"] for c in alerts.list_channels(db, tenant_id=tenant_id)}
     for index, channel_id in enumerate(channel_ids or []):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from api.deps import AdminDep, StoreDep
 from api.models import LoginIn, Message, SignupIn, UserPublic
 from api.store import users
-from api.store.db import utcnow
+from api.store.base import utcnow
 
 router = APIRouter(prefix="/admin/dashboard", tags=["dashboard login"], dependencies=[AdminDep])
 

@@ -17,5 +17,6 @@ def read_health(db: StoreDep):  # type: ignore[no-untyped-def]
         ok = db.ping()
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         ok = False
-    body = HealthPublic(status="ok" if ok else "unavailable", database="ok" if ok else "error", version=__version__)
+    body = HealthPublic(status="ok" if ok else "unavailable", database="ok" if ok else "error", store=db.name,
+                        version=__version__)
     return body if ok else JSONResponse(body.model_dump(), status_code=503)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from api.store.db import Database, utcnow
+from api.store.base import Queries, Store, utcnow
 from api.store.filters import EventFilters
 from api.store.usage import usage_source
 
@@ -31,7 +31,7 @@ def _encode(field: str, value: Any) -> Any:
     return value
 
 
-def insert_budget(db: Database, *, budget_id: str, tenant_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def insert_budget(db: Store, *, budget_id: str, tenant_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     now = utcnow()
     values = [budget_id, tenant_id, *(_encode(f, fields.get(f)) for f in UPDATABLE), now, now]
     columns = ", ".join(("id", "tenant_id", *UPDATABLE, "created_at", "updated_at"))
@@ -41,22 +41,22 @@ def insert_budget(db: Database, *, budget_id: str, tenant_id: str, fields: dict[
     return budget
 
 
-def get_budget(db: Database, *, tenant_id: str, budget_id: str) -> dict[str, Any] | None:
+def get_budget(db: Store, *, tenant_id: str, budget_id: str) -> dict[str, Any] | None:
     rows = db.fetchdicts(f"SELECT {COLUMNS} FROM budgets WHERE tenant_id = ? AND id = ?", [tenant_id, budget_id])
     return _row(rows[0]) if rows else None
 
 
-def list_budgets(db: Database, *, tenant_id: str) -> list[dict[str, Any]]:
+def list_budgets(db: Store, *, tenant_id: str) -> list[dict[str, Any]]:
     return [_row(r) for r in db.fetchdicts(f"SELECT {COLUMNS} FROM budgets WHERE tenant_id = ? ORDER BY created_at, id",
                                            [tenant_id])]
 
 
-def all_budgets(db: Database) -> list[dict[str, Any]]:
+def all_budgets(db: Store) -> list[dict[str, Any]]:
     """Every tenant's budgets, for the alert worker."""
     return [_row(r) for r in db.fetchdicts(f"SELECT {COLUMNS} FROM budgets ORDER BY tenant_id, id")]
 
 
-def update_budget(db: Database, *, tenant_id: str, budget_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+def update_budget(db: Store, *, tenant_id: str, budget_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
     fields = [f for f in UPDATABLE if f in changes]
     if fields:
         assignments = ", ".join(f"{f} = ?" for f in fields)
@@ -65,27 +65,22 @@ def update_budget(db: Database, *, tenant_id: str, budget_id: str, changes: dict
     return get_budget(db, tenant_id=tenant_id, budget_id=budget_id)
 
 
-def delete_budget(db: Database, *, tenant_id: str, budget_id: str) -> bool:
-    with db.transaction() as cur:
-        found = cur.execute("SELECT count(*) FROM budgets WHERE tenant_id = ? AND id = ?",
-                            [tenant_id, budget_id]).fetchone()[0]
-        cur.execute("DELETE FROM budgets WHERE tenant_id = ? AND id = ?", [tenant_id, budget_id]).fetchall()
-        cur.execute("DELETE FROM alerts_fired WHERE tenant_id = ? AND budget_id = ?", [tenant_id, budget_id]).fetchall()
+def delete_budget(db: Store, *, tenant_id: str, budget_id: str) -> bool:
+    with db.transaction() as tx:
+        found = tx.fetchone("SELECT count(*) FROM budgets WHERE tenant_id = ? AND id = ?",
+                            [tenant_id, budget_id])[0]  # type: ignore[index]
+        tx.execute("DELETE FROM budgets WHERE tenant_id = ? AND id = ?", [tenant_id, budget_id])
+        tx.execute("DELETE FROM alerts_fired WHERE tenant_id = ? AND budget_id = ?", [tenant_id, budget_id])
     return bool(found)
 
 
-def _tag_pointer(key: str) -> str:
-    """A JSON Pointer to the tag (tags are stored as a JSON object): '~' and '/' escaped per RFC 6901."""
-    return "/" + key.replace("~", "~0").replace("/", "~1")
-
-
-def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str, str] | None) -> dict[str, Any]:
+def spend(db: Store, *, tenant_id: str, filters: EventFilters, tag: tuple[str, str] | None) -> dict[str, Any]:
     """Cost, calls, unpriced calls and the first call in [filters.start, filters.end) within the scope.
 
     Without a tag the hourly rollup answers (exact, see usage.py); tags are not in the rollup, so a
     tag scope reads the calls."""
     if tag is None:
-        source, params = usage_source(tenant_id, filters)
+        source, params = usage_source(db, tenant_id, filters)
         sql = f"""SELECT coalesce(sum(cost_usd), 0), CAST(coalesce(sum(calls), 0) AS BIGINT),
                          CAST(coalesce(sum(calls) FILTER (WHERE pricing_status = 'unpriced'), 0) AS BIGINT),
                          min(first_at)
@@ -105,8 +100,8 @@ def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str
             if bound is not None:
                 clauses.append(clause)
                 params.append(bound)
-        clauses.append("json_extract_string(tags, ?) = ?")
-        params += [_tag_pointer(tag[0]), tag[1]]
+        clauses.append(f"{db.dialect.json_text('tags')} = ?")
+        params += [db.dialect.json_text_param(tag[0]), tag[1]]
         sql = f"""SELECT coalesce(sum(cost_usd), 0), count(*), count(*) FILTER (WHERE pricing_status = 'unpriced'),
                          min(timestamp)
                   FROM events WHERE {' AND '.join(clauses)}"""
@@ -114,6 +109,6 @@ def spend(db: Database, *, tenant_id: str, filters: EventFilters, tag: tuple[str
     return {"cost_usd": Decimal(cost), "calls": int(calls), "unpriced_calls": int(unpriced), "first_call_at": first_at}
 
 
-def first_call_at(db: Database, *, tenant_id: str, filters: EventFilters,
+def first_call_at(db: Store, *, tenant_id: str, filters: EventFilters,
                   tag: tuple[str, str] | None) -> datetime | None:
     return spend(db, tenant_id=tenant_id, filters=filters, tag=tag)["first_call_at"]

@@ -11,9 +11,39 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from api.store.base import Store
 from api.store.filters import EventFilters
 
 HOUR = timedelta(hours=1)
+
+# The roll-up's aggregation, in SQL both engines speak; each backend chooses which events it takes
+# (`{where}`: DuckDB by flush number, PostgreSQL by transaction id; see docs/architecture.md).
+ROLLUP_SELECT = """
+    SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
+           pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
+           sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
+           count(latency_ms), min(timestamp), max(timestamp)
+    FROM events WHERE {where}
+    GROUP BY tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
+             pricing_status
+"""
+# Adds the selected events to the hourly totals (summed on conflict).
+ROLLUP_UPSERT = "INSERT INTO usage_hourly " + ROLLUP_SELECT + """
+    ON CONFLICT (tenant_id, hour, provider, model, customer_key, status, pricing_status) DO UPDATE SET
+        calls = usage_hourly.calls + excluded.calls,
+        cost_usd = CASE WHEN usage_hourly.cost_usd IS NULL THEN excluded.cost_usd
+                        WHEN excluded.cost_usd IS NULL THEN usage_hourly.cost_usd
+                        ELSE usage_hourly.cost_usd + excluded.cost_usd END,
+        input_tokens = usage_hourly.input_tokens + excluded.input_tokens,
+        cached_input_tokens = usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+        cache_write_tokens = usage_hourly.cache_write_tokens + excluded.cache_write_tokens,
+        output_tokens = usage_hourly.output_tokens + excluded.output_tokens,
+        reasoning_tokens = usage_hourly.reasoning_tokens + excluded.reasoning_tokens,
+        latency_sum = usage_hourly.latency_sum + excluded.latency_sum,
+        latency_count = usage_hourly.latency_count + excluded.latency_count,
+        first_at = least(usage_hourly.first_at, excluded.first_at),
+        last_at = greatest(usage_hourly.last_at, excluded.last_at)
+"""
 
 ROLLUP_COLUMNS = """
     hour AS ts, provider, model, nullif(customer_key, '') AS customer_id, status, pricing_status, calls, cost_usd,
@@ -23,7 +53,7 @@ ROLLUP_COLUMNS = """
 RAW_COLUMNS = """
     timestamp AS ts, provider, model, customer_id, status, pricing_status, 1 AS calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    coalesce(latency_ms, 0) AS latency_sum, CAST(latency_ms IS NOT NULL AS BIGINT) AS latency_count,
+    coalesce(latency_ms, 0) AS latency_sum, CASE WHEN latency_ms IS NULL THEN 0 ELSE 1 END AS latency_count,
     timestamp AS first_at, timestamp AS last_at
 """
 
@@ -51,7 +81,7 @@ def _dimensions(filters: EventFilters, customer_column: str) -> tuple[list[str],
     return clauses, params
 
 
-def usage_source(tenant_id: str, filters: EventFilters) -> tuple[str, list[object]]:
+def usage_source(db: Store, tenant_id: str, filters: EventFilters) -> tuple[str, list[object]]:
     """A subquery (SQL, params) with the columns of ROLLUP_COLUMNS, always scoped to one tenant."""
     start, end = filters.start, filters.end
     lo = _ceil_hour(start) if start else None
@@ -80,7 +110,7 @@ def usage_source(tenant_id: str, filters: EventFilters) -> tuple[str, list[objec
         parts.append(f"SELECT {ROLLUP_COLUMNS} FROM usage_hourly WHERE {' AND '.join(clauses)}")
         params += part_params
         recent, recent_params = _dimensions(filters, "customer_id")
-        recent = ["tenant_id = ?", *recent, "flush_seq > (SELECT rolled_up_to FROM usage_state WHERE id = 1)"]
+        recent = ["tenant_id = ?", *recent, db.unrolled_condition()]
         recent_params = [tenant_id, *recent_params]
         for clause, bound in (("timestamp >= ?", lo), ("timestamp < ?", hi)):
             if bound:

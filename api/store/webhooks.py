@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from api.store.db import utcnow
-
-# Two transactions writing the same key (the same svix-id, or the same new user id) at once: DuckDB refuses
-# the second, at its insert or at its commit. Nothing was written; the caller retries and sees the winner.
-WRITE_CONFLICTS: tuple[type[Exception], ...] = (duckdb.TransactionException, duckdb.ConstraintException)
+from api.store.base import Queries, utcnow
 
 
-def claim_delivery(cur: duckdb.DuckDBPyConnection, *, svix_id: str, event_type: str) -> bool:
-    """Record the delivery inside the caller's transaction; False when it was already processed."""
-    seen = cur.execute("SELECT 1 FROM webhook_deliveries WHERE svix_id = ?", [svix_id]).fetchone()
-    if seen:
-        return False
-    cur.execute("INSERT INTO webhook_deliveries VALUES (?, ?, ?)", [svix_id, event_type, utcnow()]).fetchall()
-    return True
+def claim_delivery(db: Queries, *, svix_id: str, event_type: str) -> bool:
+    """Record the delivery inside the caller's transaction; False when it was already processed.
+
+    ON CONFLICT DO NOTHING: on PostgreSQL a concurrent claim of the same id waits for the first
+    transaction and then claims nothing (the first committed) or claims it (the first rolled back);
+    DuckDB's transactions in one process are serialised by the store, so there is no race to lose."""
+    claimed = db.fetchall("INSERT INTO webhook_deliveries (svix_id, event_type, received_at) VALUES (?, ?, ?)"
+                          " ON CONFLICT DO NOTHING RETURNING svix_id", [svix_id, event_type, utcnow()])
+    return bool(claimed)

@@ -16,7 +16,8 @@ from api.alert_worker import AlertWorker
 from api.alerts import AlertEngine
 from api.budgets import standing
 from api.secret_box import SecretBox
-from api.store import Database, alerts, budgets
+from api.store import Store, alerts, budgets
+from api.store.duckdb import DuckDBStore
 from tests.factories import create_user, make_event, post_events
 from tests.receiver import Receiver
 from tests.server import ApiServer
@@ -30,7 +31,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[Database, AlertEngine, dict, str]]:
+def seeded(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[Store, AlertEngine, dict, str]]:
     """Traffic either side of midnight on 31 January in Paris, a budget and a channel, made through the
     real API; then the API stops and the test drives the engine on its database."""
     api = ApiServer(tmp_path / "api", extra_env={"LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS": "1",
@@ -48,7 +49,7 @@ def seeded(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[Database, Alert
                             json={"type": "webhook", "url": receiver.url}).json()["secret"]
     finally:
         api.stop()
-    db = Database(str(api.db_path))
+    db = DuckDBStore(str(api.db_path))
     engine = AlertEngine(db, SecretBox((api.data_dir / "secret_key").read_text().strip()), allow_private=True)
     try:
         yield db, engine, budget, secret

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.factories import TestUser, create_user, make_event, post_events
-from tests.server import ApiServer
+from tests.server import BACKENDS, ApiServer
 
 
 def new_private_key() -> rsa.RSAPrivateKey:
@@ -36,9 +36,10 @@ def public_pem(key: rsa.RSAPrivateKey) -> str:
 CLERK_KEY = new_private_key()
 
 
-@pytest.fixture(scope="module")
-def jwt_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    server = ApiServer(tmp_path_factory.mktemp("clerk-jwt"), extra_env={"CLERK_JWT_KEY": public_pem(CLERK_KEY)}).start()
+@pytest.fixture(scope="module", params=BACKENDS)
+def jwt_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path_factory.mktemp("clerk-jwt"), backend=request.param,
+                       extra_env={"CLERK_JWT_KEY": public_pem(CLERK_KEY)}).start()
     yield server
     server.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,3 +113,11 @@ def deactivate(api: ApiServer, user_id: str) -> None:
     if answer.status_code == 404 and "Not Found" in answer.text:
         pytest.skip("this API has no POST /webhooks/clerk yet, so a user cannot be deactivated")
     answer.raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One API on the embedded store: these tests exercise the client side; tests/api runs both stores."""
+    server = ApiServer(tmp_path_factory.mktemp("api")).start()
+    yield server
+    server.stop()

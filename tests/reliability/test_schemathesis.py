@@ -20,15 +20,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.factories import TestUser, create_user, make_event, post_events
-from tests.server import ApiServer
+from tests.server import BACKENDS, ApiServer
 
 # The svix / Authorization headers the schema documents are generated too; these are the ones we own.
 AUTH_HEADERS = {"authorization", "x-llmobserve-user"}
 
 
-@pytest.fixture(scope="module")
-def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    server = ApiServer(tmp_path_factory.mktemp("fuzz")).start()
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path_factory.mktemp("fuzz"), backend=request.param).start()
     yield server
     server.stop()
     assert "Traceback" not in server.log(), server.log()[-4000:]

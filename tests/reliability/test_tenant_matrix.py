@@ -20,15 +20,15 @@ import pytest
 
 from tests.factories import TestUser, create_user, make_event, post_events
 from tests.reliability.support import table
-from tests.server import ApiServer
+from tests.server import BACKENDS, ApiServer
 
 METHOD_ORDER = {"get": 0, "post": 1, "put": 2, "patch": 3, "delete": 4}  # reads first, then writes
 
 
-@pytest.fixture(scope="module")
-def matrix_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def matrix_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     # private alert targets allowed, so each tenant can have a channel (to a closed local port)
-    server = ApiServer(tmp_path_factory.mktemp("tenant-matrix"),
+    server = ApiServer(tmp_path_factory.mktemp("tenant-matrix"), backend=request.param,
                        extra_env={"LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS": "1"}).start()
     yield server
     server.stop()

@@ -22,15 +22,15 @@ import pytest
 
 from tests.factories import clerk_event, create_user, keys_of, send_clerk_event, svix_headers
 from tests.reliability.support import admin_users, table
-from tests.server import ApiServer
+from tests.server import BACKENDS, ApiServer
 
 Delivery = tuple[bytes, dict[str, str]]
 ATTACKS = 100
 
 
-@pytest.fixture(scope="module")
-def hook_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    server = ApiServer(tmp_path_factory.mktemp("webhook-attacks")).start()
+@pytest.fixture(scope="module", params=BACKENDS)
+def hook_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path_factory.mktemp("webhook-attacks"), backend=request.param).start()
     yield server
     server.stop()
 

@@ -9,6 +9,8 @@ import pytest
 import llmobserve
 from llmobserve._call import CONFIG
 
+from tests.server import ApiServer
+
 from .fakes import FakeIngest, FakeProvider
 
 
@@ -83,3 +85,11 @@ def aant(provider_server: FakeProvider) -> Any:
     import anthropic
 
     return anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=provider_server.url, max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One API on the embedded store: these tests exercise the client side; tests/api runs both stores."""
+    server = ApiServer(tmp_path_factory.mktemp("api")).start()
+    yield server
+    server.stop()

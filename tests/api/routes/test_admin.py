@@ -48,6 +48,9 @@ def test_an_online_backup_is_a_complete_database_file(fresh_api: ApiServer) -> N
     user = create_user(fresh_api)
     post_events(fresh_api, user, [make_event(), make_event()])
     answer = httpx.post(f"{fresh_api.url}/admin/backup", headers=fresh_api.admin())
+    if fresh_api.backend == "postgresql":  # PostgreSQL is backed up with its own tools, and says so
+        assert answer.status_code == 501 and "pg_dump" in answer.json()["detail"]
+        return
     assert answer.status_code == 201
     backup = answer.json()["path"]
     assert backup.startswith(str(fresh_api.data_dir))

@@ -1,0 +1,201 @@
+"""The DuckDB backend: one file, opened once by the API process (DESIGN §2)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from api.store.base import Dialect, GroupCommit, Params, Store, Transaction, Writer, utcnow
+from api.store.duckdb import events
+from api.store.duckdb.migrations import MIGRATIONS
+from api.store.id_index import IdIndex
+
+log = logging.getLogger("llmobserve.store")
+
+
+class DuckDBDialect(Dialect):
+    def quantiles(self, column: str, fractions: Sequence[float]) -> str:
+        return f"quantile_cont({column}, [{', '.join(str(f) for f in fractions)}])"
+
+    def sample(self, percent: int) -> str:
+        return f"TABLESAMPLE {int(percent)}% (system)"
+
+    def epoch_ms(self, column: str) -> str:
+        return f"epoch_ms({column})"
+
+    def any_value(self, column: str) -> str:
+        return f"any_value({column})"
+
+    def json_text(self, column: str) -> str:
+        return f"json_extract_string({column}, ?)"
+
+    def json_text_param(self, key: str) -> str:
+        return "/" + key.replace("~", "~0").replace("/", "~1")  # a JSON Pointer (RFC 6901)
+
+
+class DuckDBTransaction(Transaction):
+    """A cursor inside BEGIN … COMMIT (or any cursor, for statements run on their own)."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.raw = cur
+
+    def _run(self, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.raw.execute(sql, params)
+        rows = cur.fetchall()  # read every result fully: DuckDB refuses new work while one is open
+        return ([d[0] for d in cur.description] if cur.description else []), rows
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.raw.executemany(sql, rows)
+
+
+class DuckDBStore(Store):
+    """DuckDB connections are not safe to share between threads, so each thread reads through its own
+    cursor. Event inserts go through one writer thread (group commit). Other transactions (users, keys,
+    webhooks: short and rare) take one process-wide lock: DuckDB does not wait on a conflicting write,
+    it fails it, and two identical webhook deliveries at once must not fail either."""
+
+    name = "duckdb"
+    shared = False
+    dialect = DuckDBDialect()
+    write_conflicts = (duckdb.TransactionException, duckdb.ConstraintException)
+
+    def __init__(self, path: str, *, memory_limit: str = "512MB", threads: int = 2,
+                 commit_interval_ms: float = 3.0) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(path, config={"memory_limit": memory_limit, "threads": threads})
+        self._local = threading.local()
+        self._tx_lock = threading.RLock()
+        self._migrate()
+        # Every group commit gets the next number; events carry theirs (flush_seq), so the rollup can
+        # take "everything committed since" without depending on clocks. Numbering resumes above both the
+        # newest event and the roll-up's progress: an idle roll-up takes numbers too, and an event numbered
+        # at or below rolled_up_to would never be counted (DESIGN §15).
+        last = int(self._con.execute(
+            "SELECT greatest((SELECT coalesce(max(flush_seq), 0) FROM events), "
+            "(SELECT coalesce(max(rolled_up_to), 0) FROM usage_state))").fetchone()[0])
+        # The hashes of every stored (tenant, id), for the ingest-time idempotency check (~1 s at 10M events).
+        self.id_index = IdIndex(events.stored_hashes(self._con))
+        self._insert_writer = partial(events.write_batches, self.id_index)  # one writer: requests share flushes
+        writer_cur = self._con.cursor()
+        self._writer = GroupCommit(begin=lambda: self._begin(writer_cur), commit=self._commit,
+                                   rollback=self._rollback, interval_ms=commit_interval_ms, flush_seq=last)
+
+    # -- connections -------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own cursor onto the shared database."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def _run(self, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return DuckDBTransaction(self.cursor())._run(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.cursor().executemany(sql, rows)
+
+    def fetch_arrow(self, sql: str, params: Params = ()) -> pa.Table:
+        return self.cursor().execute(sql, params).to_arrow_table()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._tx_lock:
+            cur = self.cursor()
+            tx = self._begin(cur)
+            try:
+                yield tx
+            except BaseException:
+                self._rollback(tx)
+                raise
+            self._commit(tx)
+
+    @staticmethod
+    def _begin(cur: duckdb.DuckDBPyConnection) -> DuckDBTransaction:
+        cur.execute("BEGIN")
+        return DuckDBTransaction(cur)
+
+    @staticmethod
+    def _commit(tx: Transaction) -> None:
+        try:
+            tx.raw.execute("COMMIT")
+        except duckdb.Error:
+            DuckDBStore._rollback(tx)  # a failed COMMIT leaves the cursor inside the transaction
+            raise
+
+    @staticmethod
+    def _rollback(tx: Transaction) -> None:
+        try:
+            tx.raw.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction was open any more
+
+    def ping(self) -> bool:
+        return self.fetchone("SELECT 1") == (1,)
+
+    def describe(self) -> str:
+        return f"DuckDB file {self.path}"
+
+    # -- schema --------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, sql in MIGRATIONS:
+            if version in done:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            log.info("applied schema migration %d", version)
+
+    # -- group commit and the engine-specific event paths --------------------------------------
+    @property
+    def flush_seq(self) -> int:
+        return self._writer.flush_seq
+
+    def submit(self, writer: Writer, item: Any) -> Future:
+        return self._writer.submit(writer, item)
+
+    def insert_events(self, batch: pa.Table) -> Future:
+        return self.submit(self._insert_writer, batch)
+
+    def roll_up(self) -> Future:
+        return self.submit(events.roll_up, None)
+
+    def unrolled_condition(self) -> str:
+        return events.UNROLLED
+
+    def purge_tenant_events(self, tenant_id: str) -> Future:
+        return self.submit(events.purge, tenant_id)
+
+    def rebuild_usage_hourly(self) -> None:
+        with self.transaction() as tx:
+            events.rebuild_usage_hourly(tx)
+            self.id_index.reset(events.stored_hashes(tx.raw))
+
+    def backup(self) -> tuple[Path, Future]:
+        """An online, consistent copy of the database into a new file under backups/ beside it;
+        the future resolves once the copy is complete."""
+        target = Path(self.path).resolve().parent / "backups" / f"llmobserve-{utcnow():%Y%m%dT%H%M%S%fZ}.duckdb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target, self.submit(events.backup, str(target).replace("'", "''"))
+
+    def close(self) -> None:
+        self._writer.close()
+        self._con.close()

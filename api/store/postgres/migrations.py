@@ -1,0 +1,211 @@
+"""PostgreSQL's versioned schema (numbered on its own; DuckDB's list is in ../duckdb/migrations.py).
+
+Each entry runs once, in order, inside a transaction, while the migrating process holds an advisory
+lock: replicas started together wait for the first and then find nothing left to do. Never edit a
+shipped entry; append. Every key and index is led by tenant_id (docs/scaling.md)."""
+
+from __future__ import annotations
+
+MIGRATIONS_LOCK = 7_406_001  # pg_advisory_lock key: schema migrations
+ROLLUP_LOCK = 7_406_002  # pg_advisory_xact_lock key: the roll-up (and what must not run beside it)
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE users (
+            id VARCHAR PRIMARY KEY,
+            email VARCHAR,
+            first_name VARCHAR,
+            last_name VARCHAR,
+            user_type VARCHAR NOT NULL DEFAULT 'individual',
+            active BOOLEAN NOT NULL DEFAULT TRUE,
+            password_hash VARCHAR,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            first_failed_login_at TIMESTAMP,
+            locked_until TIMESTAMP,
+            source VARCHAR NOT NULL,
+            clerk_updated_at BIGINT,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            deactivated_at TIMESTAMP
+        );
+        CREATE INDEX users_email ON users (lower(email));
+        CREATE TABLE api_keys (
+            id VARCHAR PRIMARY KEY,
+            user_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            prefix VARCHAR NOT NULL,
+            key_hash VARCHAR NOT NULL UNIQUE,
+            reveal_ciphertext VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            last_used_at TIMESTAMP,
+            revoked_at TIMESTAMP
+        );
+        CREATE INDEX api_keys_user ON api_keys (user_id, created_at);
+        CREATE TABLE webhook_deliveries (
+            svix_id VARCHAR PRIMARY KEY,
+            event_type VARCHAR NOT NULL,
+            received_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE events (
+            id UUID NOT NULL,
+            tenant_id VARCHAR NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            operation VARCHAR,
+            customer_id VARCHAR,
+            run_id VARCHAR NOT NULL,
+            run_name VARCHAR,
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_ms DOUBLE PRECISION,
+            time_to_first_token_ms DOUBLE PRECISION,
+            stream BOOLEAN NOT NULL,
+            status VARCHAR NOT NULL,
+            error_type VARCHAR,
+            http_status INTEGER,
+            service_tier VARCHAR,
+            tags VARCHAR,
+            sdk_version VARCHAR,
+            cost_usd NUMERIC(19, 12),  -- up to $1,000,000 per event, exactly (DESIGN §15)
+            pricing_status VARCHAR NOT NULL,
+            pricing_source VARCHAR,
+            pricing_version VARCHAR,
+            received_at TIMESTAMP NOT NULL,
+            -- The inserting transaction's id. The roll-up takes only rows of transactions older than every
+            -- transaction still running (pg_snapshot_xmin), so a replica committing late is never skipped.
+            xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)
+        );
+        -- A re-sent id is stored once (ON CONFLICT DO NOTHING), whichever replica receives it.
+        CREATE UNIQUE INDEX events_tenant_id ON events (tenant_id, id);
+        CREATE INDEX events_tenant_time ON events (tenant_id, timestamp);
+        CREATE INDEX events_tenant_run ON events (tenant_id, run_id, timestamp);
+        -- xid grows with insertion order: a BRIN index finds the not-yet-rolled-up tail for a few KB.
+        CREATE INDEX events_xid ON events USING brin (xid);
+        CREATE TABLE custom_prices (
+            tenant_id VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            input_per_mtok NUMERIC(18, 6) NOT NULL,
+            cached_input_per_mtok NUMERIC(18, 6) NOT NULL,
+            cache_write_per_mtok NUMERIC(18, 6) NOT NULL,
+            output_per_mtok NUMERIC(18, 6) NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, provider, model)
+        );
+        CREATE TABLE usage_hourly (
+            tenant_id VARCHAR NOT NULL,
+            hour TIMESTAMP NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            customer_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            pricing_status VARCHAR NOT NULL,
+            calls BIGINT NOT NULL,
+            cost_usd NUMERIC(38, 12),
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_sum DOUBLE PRECISION NOT NULL,
+            latency_count BIGINT NOT NULL,
+            first_at TIMESTAMP NOT NULL,
+            last_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, hour, provider, model, customer_key, status, pricing_status)
+        );
+        -- Every event with xid < rolled_up_below is in usage_hourly; reads add the rest from events.
+        CREATE TABLE usage_state (id INTEGER PRIMARY KEY, rolled_up_below BIGINT NOT NULL);
+        INSERT INTO usage_state VALUES (1, 0);
+        """,
+    ),
+    (
+        2,
+        """
+        -- Budgets (DESIGN §11). Scope columns are NULL when the budget does not narrow on them;
+        -- thresholds and channel ids are JSON lists.
+        CREATE TABLE budgets (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            amount_usd NUMERIC(18, 6) NOT NULL,
+            period VARCHAR NOT NULL,
+            timezone VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            provider VARCHAR,
+            model VARCHAR,
+            tag_key VARCHAR,
+            tag_value VARCHAR,
+            thresholds_percent VARCHAR NOT NULL,
+            enforce BOOLEAN NOT NULL,
+            channel_ids VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        -- Where alerts go. The URL and the signing secret are encrypted with the server secret;
+        -- url_display is the scheme and host only, for lists.
+        CREATE TABLE alert_channels (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,
+            url_ciphertext VARCHAR NOT NULL,
+            url_display VARCHAR NOT NULL,
+            secret_ciphertext VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        -- One row per alert sent in a budget period: the "once per period" record.
+        CREATE TABLE alerts_fired (
+            tenant_id VARCHAR NOT NULL,
+            budget_id VARCHAR NOT NULL,
+            period_start TIMESTAMP NOT NULL,
+            type VARCHAR NOT NULL,
+            threshold_percent DOUBLE PRECISION NOT NULL,
+            fired_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (budget_id, period_start, type, threshold_percent)
+        );
+        -- One message to one channel; its id is the webhook-id every attempt repeats. Pending ones
+        -- survive a restart: the worker picks up whatever is due.
+        CREATE TABLE alert_deliveries (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            channel_id VARCHAR NOT NULL,
+            budget_id VARCHAR,
+            type VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at TIMESTAMP,
+            created_at TIMESTAMP NOT NULL,
+            first_attempt_at TIMESTAMP,
+            last_attempt_at TIMESTAMP,
+            last_status_code INTEGER,
+            last_error VARCHAR
+        );
+        CREATE INDEX budgets_tenant ON budgets (tenant_id, created_at);
+        CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at);
+        CREATE TABLE alert_attempts (
+            delivery_id VARCHAR NOT NULL,
+            tenant_id VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            attempted_at TIMESTAMP NOT NULL,
+            status_code INTEGER,
+            error VARCHAR,
+            duration_ms DOUBLE PRECISION,
+            PRIMARY KEY (delivery_id, attempt)
+        );
+        -- A leased row elects the one alert worker among replicas.
+        CREATE TABLE alert_worker_lease (
+            id INTEGER PRIMARY KEY,
+            holder VARCHAR,
+            expires_at TIMESTAMP
+        );
+        INSERT INTO alert_worker_lease VALUES (1, NULL, NULL);
+        """,
+    ),
+]
