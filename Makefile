@@ -6,6 +6,8 @@ STAMP_SERVER := $(VENV)/.installed-server
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 CHROMIUM := /usr/bin/chromium
+# Framework releases whose declared bounds exclude openai 3.x but which run on it (pyproject.toml).
+FRAMEWORKS_NO_DEPS := instructor==1.17.0 llama-index-llms-openai==0.8.3
 
 .PHONY: run test bench demo soak clean chromium postgresql
 
@@ -17,12 +19,14 @@ $(STAMP_SERVER): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server]'
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,dev]'
+$(STAMP_DEV): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,dev,frameworks]'
+	$(BIN)/pip install --quiet --no-deps $(FRAMEWORKS_NO_DEPS)
 	touch $@ $(STAMP_SERVER)
 
-$(STAMP_BENCH): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,dev,bench]'
+$(STAMP_BENCH): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,dev,frameworks,bench]'
+	$(BIN)/pip install --quiet --no-deps $(FRAMEWORKS_NO_DEPS)
 	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
 
 ## Start the API on :8000 and the dashboard on :3000 (embedded DuckDB in data/).

@@ -12,10 +12,13 @@ from ._version import __version__
 class Config:
     """What `observe()` set; read on every call, replaced (not mutated) on reconfiguration."""
 
-    __slots__ = ("active", "customer_id", "tags", "provider", "capture_stream_usage", "exporter")
+    __slots__ = ("active", "customer_id", "tags", "provider", "capture_stream_usage", "exporter", "before_call")
 
     def __init__(self) -> None:
         self.active = False
+        # One optional check run with the new Call before the provider is invoked (the budget
+        # enforcement hook of issue 11): one attribute read on the call path when unset.
+        self.before_call: Any = None
         self.customer_id: str | None = None
         self.tags: dict[str, str] | None = None
         self.provider: str | None = None
@@ -31,8 +34,9 @@ class Call:
 
     __slots__ = (
         "operation", "provider", "model", "stream", "t0", "ts", "ttft_ms", "input_tokens",
-        "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "service_tier",
-        "hide_usage_chunk", "complete", "raw", "scope", "error_type", "status",
+        "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+        "reasoning_tokens", "service_tier", "hide_usage_chunk", "complete", "raw", "scope", "error_type",
+        "status", "done",
     )
 
     def __init__(self, operation: str, provider: str, model: Any, stream: bool, service_tier: Any) -> None:
@@ -46,15 +50,19 @@ class Call:
         self.t0 = time.perf_counter()
         self.ttft_ms: float | None = None
         self.input_tokens = self.cached_input_tokens = self.cache_write_tokens = 0
-        self.output_tokens = self.reasoning_tokens = 0
+        self.cache_write_1h_tokens = self.output_tokens = self.reasoning_tokens = 0
         self.hide_usage_chunk = False
         self.complete = False
         self.raw: dict[str, int] | None = None  # provider counters a stream accumulates before normalising
         self.error_type: str | None = None
         self.status: str | None = None  # set when a stream reports failure in-band
+        self.done = False
 
     def finish(self, status: str, exc: BaseException | None = None) -> None:
-        """Build the event (cheap: a dict, no JSON) and hand it to the exporter."""
+        """Build the event (cheap: a dict, no JSON) and hand it to the exporter; once per call."""
+        if self.done:
+            return
+        self.done = True
         exporter = CONFIG.exporter
         if exporter is None:
             return
@@ -80,6 +88,7 @@ class Call:
             "input_tokens": self.input_tokens,
             "cached_input_tokens": self.cached_input_tokens,
             "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "latency_ms": latency_ms,

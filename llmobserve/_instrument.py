@@ -1,7 +1,8 @@
 """Patches as data: the table of targets, and `instrument()`/`uninstrument()` looping over it.
 
-Methods are patched on the resource *classes*, so clients made before or after `observe()`,
-`with_options()` copies and the module-level `openai.chat.completions` client are all covered.
+Methods are patched on the clients' base *classes*, so clients made before or after `observe()`,
+`with_options()` copies, the module-level `openai.chat.completions` client and every path a caller
+takes to a request (resource methods, raw and streaming responses, `post()`) are covered.
 A provider SDK is patched only once the host program imports it (an import hook fires then), so
 `observe()` never pays the ~0.8 s import of a provider the program does not use.
 """
@@ -17,42 +18,18 @@ import wrapt
 from ._log import log_once
 from ._wrappers import FACTORIES, Target
 
-_OAI_CHAT = "openai.resources.chat.completions.completions"
-_OAI_CHAT_OLD = "openai.resources.chat.completions"  # openai < 1.66: a module, not a package
-_OAI_BETA_CHAT = "openai.resources.beta.chat.completions"  # openai 1.4x–1.9x: beta `parse`
-_OAI_RESPONSES = "openai.resources.responses.responses"
-_OAI_EMBEDDINGS = "openai.resources.embeddings"
-_ANT = "anthropic.resources.messages.messages"
-_ANT_OLD = "anthropic.resources.messages"
-_ANT_BETA = "anthropic.resources.beta.messages.messages"
-
-
-def _both(module: str, sync_cls: str, method: str, operation: str, flavour: str, kind: str = "call") -> list[Target]:
-    return [
-        Target(module, sync_cls, method, operation, flavour, kind, False),
-        Target(module, "Async" + sync_cls, method, operation, flavour, kind, True),
-    ]
-
-
+# Every request of the openai and anthropic clients passes through `request` on their base client
+# classes; streams a raw-mode caller parses later are built from `Stream`/`AsyncStream`.
 TARGETS: tuple[Target, ...] = tuple(
     t
-    for module in (_OAI_CHAT, _OAI_CHAT_OLD)
-    for method in ("create", "parse")
-    for t in _both(module, "Completions", method, "chat", "openai")
-) + tuple(
-    _both(_OAI_BETA_CHAT, "Completions", "parse", "chat", "openai")
-    + _both(_OAI_RESPONSES, "Responses", "create", "responses", "openai")
-    + _both(_OAI_RESPONSES, "Responses", "parse", "responses", "openai")
-    + _both(_OAI_EMBEDDINGS, "Embeddings", "create", "embeddings", "openai")
-) + tuple(
-    t
-    for module in (_ANT, _ANT_OLD, _ANT_BETA)
+    for sdk in ("openai", "anthropic")
     for t in (
-        _both(module, "Messages", "create", "messages", "anthropic")
-        + _both(module, "Messages", "parse", "messages", "anthropic")
-        # `stream` is a plain `def` on both classes: it returns a manager, sync or async.
-        + [Target(module, "Messages", "stream", "messages", "anthropic", "manager", False),
-           Target(module, "AsyncMessages", "stream", "messages", "anthropic", "manager", False)]
+        Target(f"{sdk}._base_client", "SyncAPIClient", "request", sdk, "request", False),
+        Target(f"{sdk}._base_client", "AsyncAPIClient", "request", sdk, "request", True),
+        Target(f"{sdk}._streaming", "Stream", "__stream__", sdk, "sse", False),
+        Target(f"{sdk}._streaming", "AsyncStream", "__stream__", sdk, "sse", True),
+        Target(f"{sdk}._response", "APIResponse", "read", sdk, "read", False),
+        Target(f"{sdk}._response", "AsyncAPIResponse", "read", sdk, "read", True),
     )
 )
 

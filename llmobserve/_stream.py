@@ -2,14 +2,13 @@
 
 `StreamProxy` wraps a client's `Stream`/`AsyncStream`. It collects usage in `__next__`/`__anext__` and
 finishes exactly once (lock plus flag) on the end, `close`, `__exit__`/`__aexit__` or garbage
-collection; a stream dropped mid-way is recorded as `incomplete` with what was known.
-`ManagerProxy` wraps stream-helper managers (Anthropic `messages.stream()`), which post without going
-through `create`, and puts a `StreamProxy` under the helper's own stream object.
+collection; a stream dropped mid-way is recorded as `incomplete` with what was known. Stream helpers
+(`messages.stream()`, `chat.completions.stream()`) iterate the proxied stream the request returned.
+`observe_item` and `stream_ended` are shared with the generator that watches raw-mode streams.
 """
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from typing import Any, Callable
@@ -21,8 +20,27 @@ from ._log import log_once
 
 OnItem = Callable[[Call, Any], bool]
 
-# True while the SDK is inside a call it already tracks, so nested client calls are not counted twice.
-inside: contextvars.ContextVar[bool] = contextvars.ContextVar("llmobserve_inside", default=False)
+
+
+def observe_item(call: Call, on_item: OnItem, item: Any) -> bool:
+    """Feed one item to the provider's accumulator; True means hide it from the user."""
+    if call.ttft_ms is None:
+        call.ttft_ms = (time.perf_counter() - call.t0) * 1000.0
+    try:
+        return on_item(call, item)
+    except Exception:
+        log_once("stream-extract", "llmobserve: could not read usage from a stream chunk", exc_info=True)
+        return False
+
+
+def stream_ended(call: Call, status: str | None, exc: BaseException | None = None) -> None:
+    """Record a stream once; `status=None` (closed early) is ok only if the final usage arrived."""
+    if status is None:
+        status = "ok" if call.complete else "incomplete"
+    try:
+        call.finish(status, exc)
+    except Exception:
+        log_once("finish", "llmobserve: could not record a stream", exc_info=True)
 
 
 class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -105,28 +123,14 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
 
     # -- recording --------------------------------------------------------------------------------
     def _self_observe(self, item: Any) -> bool:
-        """Feed one item to the provider's accumulator; True means hide it from the user."""
-        call = self._self_call
-        if call.ttft_ms is None:
-            call.ttft_ms = (time.perf_counter() - call.t0) * 1000.0
-        try:
-            return self._self_on_item(call, item)
-        except Exception:
-            log_once("stream-extract", "llmobserve: could not read usage from a stream chunk", exc_info=True)
-            return False
+        return observe_item(self._self_call, self._self_on_item, item)
 
     def _self_finish(self, status: str | None, exc: BaseException | None = None) -> None:
         with self._self_lock:
             if self._self_done:
                 return
             self._self_done = True
-        call = self._self_call
-        if status is None:  # closed early: complete only if the provider's final usage already arrived
-            status = "ok" if call.complete else "incomplete"
-        try:
-            call.finish(status, exc)
-        except Exception:
-            log_once("finish", "llmobserve: could not record a stream", exc_info=True)
+        stream_ended(self._self_call, status, exc)
 
     def __del__(self) -> None:
         try:
@@ -134,52 +138,3 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
                 self._self_finish(None)
         except Exception:  # interpreter shutdown or a half-built proxy: nothing to record
             pass
-
-
-class ManagerProxy(wrapt.ObjectProxy):  # type: ignore[misc]
-    """Proxy over a stream-helper manager; the call starts when the block is entered."""
-
-    def __init__(self, wrapped: Any, start: Callable[[], Call], on_item: OnItem) -> None:
-        super().__init__(wrapped)
-        self._self_start = start
-        self._self_on_item = on_item
-
-    def __enter__(self) -> Any:
-        call = self._self_start()
-        token = inside.set(True)
-        try:
-            stream = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            call.finish("error", exc)
-            raise
-        finally:
-            inside.reset(token)
-        self._self_attach(stream, call)
-        return stream
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self.__wrapped__.__exit__(*exc)
-
-    async def __aenter__(self) -> Any:
-        call = self._self_start()
-        token = inside.set(True)
-        try:
-            stream = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            call.finish("error", exc)
-            raise
-        finally:
-            inside.reset(token)
-        self._self_attach(stream, call)
-        return stream
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self.__wrapped__.__aexit__(*exc)
-
-    def _self_attach(self, stream: Any, call: Call) -> None:
-        """Slip a StreamProxy under the helper's stream (its iterator reads `_raw_stream` lazily)."""
-        try:
-            raw = stream._raw_stream
-            stream._raw_stream = StreamProxy(raw, call, self._self_on_item)
-        except Exception:
-            log_once("manager", "llmobserve: this client's stream helper is not tracked", exc_info=True)

@@ -1,7 +1,12 @@
 """Wrapper factories, one per call kind, each giving a sync and an async flavour that share helpers.
 
-- `call`: `create`/`parse` — a whole answer, or (with `stream=True`) a stream we proxy.
-- `manager`: stream helpers that post by themselves (Anthropic `messages.stream()`).
+- `request`: the client's own `SyncAPIClient.request` / `AsyncAPIClient.request` (openai, anthropic).
+  Every call passes there whatever path the caller took: resource methods, `with_raw_response`,
+  `with_streaming_response`, stream helpers, and `client.post()` as LiteLLM uses it. The client's
+  retries happen inside it, so one call is one event.
+- `sse`: `Stream.__stream__` / `AsyncStream.__stream__`, for the streams a raw-mode caller builds
+  later with `.parse()` (LangChain, the Agents SDK); direct streams are proxied at `request`.
+- `read`: `APIResponse.read`, for a `with_streaming_response` body the caller reads themselves.
 
 Every step of ours is guarded: a failure is logged once and the user's call goes on untouched; the
 user's own exceptions are recorded and re-raised unchanged.
@@ -9,7 +14,7 @@ user's own exceptions are recorded and re-raised unchanged.
 
 from __future__ import annotations
 
-import functools
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,55 +23,64 @@ from ._log import log_once
 from ._providers import anthropic as anthropic_usage
 from ._providers import detect_provider
 from ._providers import openai as openai_usage
-from ._stream import ManagerProxy, StreamProxy, inside
+from ._stream import StreamProxy, observe_item, stream_ended
 
-_MISSING = object()
-_RAW_HEADERS = ("X-Stainless-Raw-Response", "x-stainless-raw-response")
+_RAW_HEADER = "X-Stainless-Raw-Response"
+_RAW_HEADER_LOWER = "x-stainless-raw-response"
+
+# Request paths that are model calls, and their operation. Anything else (files, batches, listing
+# models, count_tokens, retrieving a stored response) passes through unrecorded.
+_OPERATIONS = {
+    "/chat/completions": "chat",
+    "/responses": "responses",
+    "/embeddings": "embeddings",
+    "/v1/messages": "messages",
+    "/messages": "messages",
+    "/v1/messages?beta=true": "messages",
+}
+
+# Raw-mode streams waiting for the caller's `.parse()` to build their Stream: http response -> Call.
+_pending: weakref.WeakKeyDictionary[Any, Call] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
 class Target:
-    """One patched method: where it lives and how its calls are shaped."""
+    """One patched attribute: where it lives and how its calls are shaped."""
 
     module: str
     cls: str
     method: str
-    operation: str  # chat | responses | embeddings | messages
-    flavour: str  # openai | anthropic: the SDK family, also the provider for unknown hosts
-    kind: str = "call"  # call | manager
+    flavour: str  # openai | anthropic | google | bedrock: the SDK family, also the provider for unknown hosts
+    kind: str = "request"  # request | sse | genai | bedrock
     is_async: bool = False
 
 
-def _extractors(target: Target) -> tuple[Callable[[Call, Any], None], Callable[[Call, Any], bool]]:
-    if target.flavour == "anthropic":
-        return anthropic_usage.from_response, anthropic_usage.on_event
-    if target.operation == "responses":
-        return openai_usage.from_response, openai_usage.on_response_event
-    return openai_usage.from_response, openai_usage.on_chat_chunk
+def operation_of(url: Any) -> str | None:
+    """The operation a request path is, or None for paths that are not model calls."""
+    if type(url) is not str:
+        return None
+    op = _OPERATIONS.get(url)
+    if op is None and "?" in url:
+        op = _OPERATIONS.get(url.split("?", 1)[0])
+    if op is None and url.endswith(("/chat/completions", "/messages", "/responses", "/embeddings")):
+        op = _OPERATIONS.get("/" + url.rsplit("/", 2)[-1]) or _OPERATIONS.get("/chat/completions")
+    return op
 
 
-def _passthrough(kwargs: dict[str, Any]) -> bool:
-    """Not ours to record: SDK off, already inside a tracked call, or a raw/streaming-response call."""
-    if not CONFIG.active or inside.get():
-        return True
-    headers = kwargs.get("extra_headers")
-    return bool(headers) and any(h in headers for h in _RAW_HEADERS)
+def _item_reader(flavour: str, operation: str) -> Callable[[Call, Any], bool]:
+    if flavour == "anthropic":
+        return anthropic_usage.on_event
+    if operation == "responses":
+        return openai_usage.on_response_event
+    return openai_usage.on_chat_chunk
+
+
+def _answer_reader(flavour: str) -> Callable[[Call, Any], None]:
+    return anthropic_usage.from_response if flavour == "anthropic" else openai_usage.from_response
 
 
 def _unset(value: Any) -> bool:
-    return value is _MISSING or (value is not None and not value and type(value).__name__ in ("Omit", "NotGiven"))
-
-
-def _start(target: Target, instance: Any, kwargs: dict[str, Any]) -> Call:
-    stream = kwargs.get("stream") is True
-    provider = detect_provider(instance._client, target.flavour, CONFIG.provider)
-    call = Call(target.operation, provider, kwargs.get("model"), stream, kwargs.get("service_tier"))
-    if stream and target.operation == "chat" and CONFIG.capture_stream_usage:
-        extra = kwargs.get("extra_body")
-        if _unset(kwargs.get("stream_options", _MISSING)) and not (extra and "stream_options" in extra):
-            kwargs["stream_options"] = {"include_usage": True}
-            call.hide_usage_chunk = True  # the user did not ask for the usage chunk: keep it from them
-    return call
+    return value is None or (not value and type(value).__name__ in ("Omit", "NotGiven"))
 
 
 def _fail(call: Call, exc: BaseException) -> None:
@@ -76,83 +90,263 @@ def _fail(call: Call, exc: BaseException) -> None:
         log_once("finish", "llmobserve: could not record a failed call", exc_info=True)
 
 
-def make_call_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for `create`/`parse`: record a whole answer, or hand back a recording stream proxy."""
-    from_response, on_item = _extractors(target)
+class _Begun:
+    """What `begin` learnt about a request: the call, its raw mode and how to read its answer."""
 
-    def begin(instance: Any, kwargs: dict[str, Any]) -> Call | None:
-        if _passthrough(kwargs):
-            return None
-        try:
-            return _start(target, instance, kwargs)
-        except Exception:
-            log_once("start", "llmobserve: could not start recording a call", exc_info=True)
-            return None
+    __slots__ = ("call", "mode", "flavour")
 
-    def end(call: Call, result: Any) -> Any:
-        try:
-            if call.stream and (hasattr(result, "__next__") or hasattr(result, "__anext__")):
-                return StreamProxy(result, call, on_item)
-            from_response(call, result)
+    def __init__(self, call: Call, mode: Any, flavour: str) -> None:
+        self.call = call
+        self.mode = mode
+        self.flavour = flavour
+
+
+def _begin(flavour: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Begun | None:
+    """Start a Call when this request is a model call; may add `stream_options` to the request body."""
+    options = args[1] if len(args) > 1 else kwargs.get("options")
+    op = operation_of(getattr(options, "url", None))
+    if op is None:
+        return None
+    body = options.json_data
+    if not isinstance(body, dict):
+        body = {}
+    stream = kwargs.get("stream") is True
+    call = Call(op, detect_provider(client, flavour, CONFIG.provider), body.get("model"), stream,
+                body.get("service_tier"))
+    if stream and op == "chat" and CONFIG.capture_stream_usage and _unset(body.get("stream_options")):
+        # A new dict: the caller's own body (LiteLLM passes one to `post()`) is never changed.
+        options.json_data = {**body, "stream_options": {"include_usage": True}}
+        call.hide_usage_chunk = True  # the user did not ask for the usage chunk: keep it from them
+    headers = options.headers
+    mode = None
+    if headers and not _unset(headers):
+        mode = headers.get(_RAW_HEADER) or headers.get(_RAW_HEADER_LOWER)
+    check = CONFIG.before_call
+    if check is not None:
+        check(call)
+    return _Begun(call, mode, flavour)
+
+
+def _late_finish(call: Call, http_response: Any) -> None:
+    """A raw-mode answer the caller read (or dropped) themselves: record what its body says."""
+    if call.done:
+        return
+    try:
+        content = getattr(http_response, "_content", None)
+        if content and not call.stream:
+            import json
+
+            reader = anthropic_usage.from_response if call.operation == "messages" else openai_usage.from_response
+            reader(call, _Dict(json.loads(content)))
+        call.finish("ok" if not call.stream or call.complete else "incomplete")
+    except Exception:
+        log_once("late", "llmobserve: could not record a raw response", exc_info=True)
+
+
+class _Dict(dict):  # type: ignore[type-arg]
+    """A JSON object read by attribute, as the extractors read the clients' models."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Dict(value) if isinstance(value, dict) else value
+
+
+def _end(begun: _Begun, result: Any) -> Any:
+    """Record a whole answer, or arrange for its stream to be recorded; answers what the caller gets."""
+    call, mode = begun.call, begun.mode
+    try:
+        if mode is None:
+            if call.stream:
+                return StreamProxy(result, call, _item_reader(begun.flavour, call.operation))
+            _answer_reader(begun.flavour)(call, result)
             call.finish("ok")
-        except Exception:
-            log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
-        return result
+            return result
+        http_response = getattr(result, "http_response", None)
+        if call.stream:
+            _pending[http_response] = call  # the Stream its `.parse()` builds finds the call here
+            weakref.finalize(http_response, _late_finish, call, None)  # never iterated: incomplete
+        elif http_response is not None and http_response.is_closed:  # with_raw_response ("true", "raw")
+            # Body already read: parse it as the caller will (the client caches the parsed object,
+            # so the caller's own `.parse()` costs nothing more). An async `parse` is awaited by
+            # the async wrapper.
+            parsed = result.parse()
+            if hasattr(parsed, "__await__"):
+                return _Later(parsed, result)
+            _answer_reader(begun.flavour)(call, parsed)
+            call.finish("ok")
+        else:  # with_streaming_response: the caller reads the body later (`read` finds it), or never
+            _pending[http_response] = call
+            weakref.finalize(result, _late_finish, call, http_response)
+    except Exception:
+        log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
+    return result
+
+
+class _Later:
+    """An async client's parse still to await before the answer can be read."""
+
+    __slots__ = ("pending", "result")
+
+    def __init__(self, pending: Any, result: Any) -> None:
+        self.pending = pending
+        self.result = result
+
+
+async def _finish_later(begun: _Begun, later: _Later) -> Any:
+    try:
+        _answer_reader(begun.flavour)(begun.call, await later.pending)
+        begun.call.finish("ok")
+    except Exception:
+        log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
+    return later.result
+
+
+def _guarded_begin(flavour: str, client: Any, args: Any, kwargs: Any) -> _Begun | None:
+    if not CONFIG.active:
+        return None
+    try:
+        return _begin(flavour, client, args, kwargs)
+    except Exception as exc:
+        if type(exc).__name__ == "BudgetExceeded":  # the opt-in pre-call check refuses the call
+            raise
+        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
+        return None
+
+
+def make_request_wrapper(target: Target) -> Callable[..., Any]:
+    """Wrapper for the clients' `request`: one Call per model call, finished here or by its stream."""
+    flavour = target.flavour
 
     if target.is_async:
 
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            call = begin(instance, kwargs)
-            if call is None:
+            begun = _guarded_begin(flavour, instance, args, kwargs)
+            if begun is None:
                 return await wrapped(*args, **kwargs)
-            token = inside.set(True)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
-                _fail(call, exc)
+                _fail(begun.call, exc)
                 raise
-            finally:
-                inside.reset(token)
-            return end(call, result)
+            answer = _end(begun, result)
+            if type(answer) is _Later:
+                return await _finish_later(begun, answer)
+            return answer
 
         return async_wrapper
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = begin(instance, kwargs)
-        if call is None:
+        begun = _guarded_begin(flavour, instance, args, kwargs)
+        if begun is None:
             return wrapped(*args, **kwargs)
-        token = inside.set(True)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
-            _fail(call, exc)
+            _fail(begun.call, exc)
             raise
-        finally:
-            inside.reset(token)
-        return end(call, result)
+        return _end(begun, result)
 
     return wrapper
 
 
-def make_manager_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for stream helpers that return a (sync or async) manager: the call starts on entry."""
-    _, on_item = _extractors(target)
+def _sse_call(stream: Any) -> Call | None:
+    try:
+        return _pending.pop(stream.response, None) if _pending else None
+    except Exception:
+        return None
+
+
+def make_sse_wrapper(target: Target) -> Callable[..., Any]:
+    """Wrapper for `Stream.__stream__`: watch the events of a raw-mode stream the caller parsed."""
+    flavour = target.flavour
+
+    if target.is_async:
+
+        def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            call = _sse_call(instance)
+            inner = wrapped(*args, **kwargs)
+            if call is None:
+                return inner
+            return _watch_async(inner, call, _item_reader(flavour, call.operation))
+
+        return async_wrapper
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        manager = wrapped(*args, **kwargs)
-        if _passthrough(kwargs):
-            return manager
-        try:
-            provider = detect_provider(instance._client, target.flavour, CONFIG.provider)
-            start = functools.partial(
-                Call, target.operation, provider, kwargs.get("model"), True, kwargs.get("service_tier")
-            )
-            return ManagerProxy(manager, start, on_item)
-        except Exception:
-            log_once("manager", "llmobserve: could not track a stream helper", exc_info=True)
-            return manager
+        call = _sse_call(instance)
+        inner = wrapped(*args, **kwargs)
+        if call is None:
+            return inner
+        return _watch_sync(inner, call, _item_reader(flavour, call.operation))
 
     return wrapper
 
 
-FACTORIES = {"call": make_call_wrapper, "manager": make_manager_wrapper}
+def _watch_sync(inner: Any, call: Call, on_item: Callable[[Call, Any], bool]) -> Any:
+    status = None
+    exc: BaseException | None = None
+    try:
+        for item in inner:
+            if not observe_item(call, on_item, item):
+                yield item
+        status = "ok"
+    except GeneratorExit:
+        raise
+    except BaseException as e:
+        status, exc = "error", e
+        raise
+    finally:
+        stream_ended(call, status, exc)
+
+
+async def _watch_async(inner: Any, call: Call, on_item: Callable[[Call, Any], bool]) -> Any:
+    status = None
+    exc: BaseException | None = None
+    try:
+        async for item in inner:
+            if not observe_item(call, on_item, item):
+                yield item
+        status = "ok"
+    except GeneratorExit:
+        raise
+    except BaseException as e:
+        status, exc = "error", e
+        raise
+    finally:
+        stream_ended(call, status, exc)
+
+
+def make_read_wrapper(target: Target) -> Callable[..., Any]:
+    """Wrapper for `APIResponse.read`: a `with_streaming_response` body the caller has just read."""
+
+    def after(instance: Any) -> None:
+        if _pending:
+            try:
+                http_response = instance.http_response
+                call = _pending.pop(http_response, None)
+                if call is not None:
+                    _late_finish(call, http_response)
+            except Exception:
+                log_once("late", "llmobserve: could not record a raw response", exc_info=True)
+
+    if target.is_async:
+
+        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            content = await wrapped(*args, **kwargs)
+            after(instance)
+            return content
+
+        return async_wrapper
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        content = wrapped(*args, **kwargs)
+        after(instance)
+        return content
+
+    return wrapper
+
+
+FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
+    "request": make_request_wrapper,
+    "sse": make_sse_wrapper,
+    "read": make_read_wrapper,
+}

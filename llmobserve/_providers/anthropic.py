@@ -3,6 +3,8 @@
 Anthropic's `input_tokens` excludes cache reads and writes, so input = input + cache_creation +
 cache_read. In streams `message_start` holds input and cache counts and the final `message_delta`
 holds cumulative counts that replace (never add to) any field it repeats. Thinking is in output_tokens.
+`cache_creation.ephemeral_1h_input_tokens` is the part of the cache writes made with a one-hour
+lifetime (priced at the 1-hour write rate).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from .._call import Call
 
 _FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+_1H = "ephemeral_1h_input_tokens"
 
 
 def _normalise(call: Call, raw: dict[str, int]) -> None:
@@ -20,6 +23,7 @@ def _normalise(call: Call, raw: dict[str, int]) -> None:
     call.input_tokens = raw.get("input_tokens", 0) + cw + cr
     call.cached_input_tokens = cr
     call.cache_write_tokens = cw
+    call.cache_write_1h_tokens = min(raw.get(_1H, 0), cw)
     call.output_tokens = raw.get("output_tokens", 0)
     call.reasoning_tokens = 0
 
@@ -32,6 +36,9 @@ def _merge(call: Call, usage: Any) -> None:
         value = getattr(usage, name, None)
         if isinstance(value, int):
             raw[name] = value  # replace, never add: message_delta counts are cumulative
+    one_hour = getattr(getattr(usage, "cache_creation", None), _1H, None)
+    if isinstance(one_hour, int):
+        raw[_1H] = one_hour
     call.raw = raw
     tier = getattr(usage, "service_tier", None)
     if isinstance(tier, str):

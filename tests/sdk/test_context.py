@@ -105,10 +105,11 @@ def test_shutdown_restores_original_methods(provider_server, ingest_server):
 
     from llmobserve._instrument import patched_methods
 
-    original = openai.resources.chat.completions.completions.Completions.__dict__["create"]
+    original = openai._base_client.SyncAPIClient.__dict__["request"]
     ingest_server.reset()
     llmobserve.observe(api_key="llmo_test", endpoint=ingest_server.url, flush_interval=0.02)
-    assert openai.resources.chat.completions.completions.Completions.__dict__["create"] is not original
+    assert openai._base_client.SyncAPIClient.__dict__["request"] is not original
+    assert "openai._base_client.AsyncAPIClient.request" in patched_methods()
     llmobserve.shutdown()
     assert patched_methods() == []
-    assert openai.resources.chat.completions.completions.Completions.__dict__["create"] is original
+    assert openai._base_client.SyncAPIClient.__dict__["request"] is original

@@ -188,14 +188,6 @@ def test_connection_error_recorded_without_status(obs):
     assert (ev["status"], ev["error_type"], ev["http_status"]) == ("error", "APIConnectionError", None)
 
 
-def test_raw_response_calls_are_left_alone(obs, oai):
-    raw = oai.chat.completions.with_raw_response.create(model="m", messages=MSG)
-    assert raw.parse().usage.prompt_tokens == 12
-    with oai.chat.completions.with_streaming_response.create(model="m", messages=MSG) as resp:
-        resp.read()
-    assert obs.events() == []
-
-
 @pytest.mark.parametrize(("base_url", "provider"), [
     ("https://api.groq.com/openai/v1", "groq"),
     ("https://openrouter.ai/api/v1", "openrouter"),
