@@ -29,6 +29,19 @@ class Config:
 CONFIG = Config()
 
 
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status an SDK's error carries: `status_code` (openai, anthropic), `code`
+    (google-genai) or botocore's `response["ResponseMetadata"]["HTTPStatusCode"]`."""
+    code = getattr(exc, "status_code", None)
+    if not isinstance(code, int):
+        code = getattr(exc, "code", None)
+    if not isinstance(code, int):
+        meta = getattr(exc, "response", None)
+        meta = meta.get("ResponseMetadata") if isinstance(meta, dict) else None
+        code = meta.get("HTTPStatusCode") if isinstance(meta, dict) else None
+    return code if isinstance(code, int) and 100 <= code <= 599 else None
+
+
 class Call:
     """Everything known about one provider call, filled in as the call (or its stream) progresses."""
 
@@ -71,8 +84,7 @@ class Call:
         error_type = self.error_type
         if exc is not None:
             error_type = type(exc).__name__
-            code = getattr(exc, "status_code", None)
-            http_status = code if isinstance(code, int) else None
+            http_status = _http_status(exc)
         scope = self.scope
         tags = CONFIG.tags
         if scope.tags:

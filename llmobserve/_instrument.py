@@ -16,7 +16,11 @@ from typing import Any
 import wrapt
 
 from ._log import log_once
-from ._wrappers import FACTORIES, Target
+from ._cloud import FACTORIES as CLOUD_FACTORIES
+from ._wrappers import FACTORIES as CLIENT_FACTORIES
+from ._wrappers import Target
+
+FACTORIES = {**CLIENT_FACTORIES, **CLOUD_FACTORIES}
 
 # Every request of the openai and anthropic clients passes through `request` on their base client
 # classes; streams a raw-mode caller parses later are built from `Stream`/`AsyncStream`.
@@ -31,6 +35,13 @@ TARGETS: tuple[Target, ...] = tuple(
         Target(f"{sdk}._response", "APIResponse", "read", sdk, "read", False),
         Target(f"{sdk}._response", "AsyncAPIResponse", "read", sdk, "read", True),
     )
+) + tuple(
+    # google-genai: one HTTP request each; boto3: every call, of which Converse/ConverseStream count.
+    Target("google.genai.models", cls, method, "google", "genai", cls == "AsyncModels")
+    for cls in ("Models", "AsyncModels")
+    for method in ("_generate_content", "_generate_content_stream")
+) + (
+    Target("botocore.client", "BaseClient", "_make_api_call", "bedrock", "bedrock", False),
 )
 
 _patched: dict[tuple[type, str], Any] = {}  # (class, method) -> the original attribute

@@ -52,15 +52,20 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_on_item = on_item
         self._self_lock = threading.Lock()
         self._self_done = False
+        self._self_next: Any = None
 
     # -- sync -------------------------------------------------------------------------------------
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
+        step = self._self_next
+        if step is None:  # an iterable without `__next__` (botocore's EventStream): iterate it
+            wrapped = self.__wrapped__
+            step = self._self_next = wrapped.__next__ if hasattr(wrapped, "__next__") else iter(wrapped).__next__
         while True:
             try:
-                item = self.__wrapped__.__next__()
+                item = step()
             except StopIteration:
                 self._self_finish("ok")
                 raise

@@ -6,7 +6,9 @@ Both are threaded stdlib servers on 127.0.0.1 with an ephemeral port. The real `
 
 from __future__ import annotations
 
+import binascii
 import json
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,8 @@ def load_fixture(name: str) -> dict[str, Any]:
 
 def fixture_reply(name: str) -> Reply:
     resp = load_fixture(name)["response"]
+    if resp["content_type"] == "application/vnd.amazon.eventstream":  # stored as a list of events
+        return resp["status"], resp["content_type"], event_stream(json.loads(resp["body"]))  # type: ignore[return-value]
     return resp["status"], resp["content_type"], resp["body"]
 
 
@@ -67,9 +71,46 @@ def chat_sse(include_usage: bool) -> str:
     return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
 
 
+def event_stream(events: list[dict[str, Any]]) -> bytes:
+    """AWS event-stream framing (what Bedrock's ConverseStream answers): one message per event.
+
+    Each message: total length, headers length, prelude CRC32, headers (`:event-type`,
+    `:content-type`, `:message-type`, as strings), the JSON payload, and a CRC32 of it all.
+    """
+    out = b""
+    for ev in events:
+        headers = b""
+        for name, value in ((":event-type", ev["event"]), (":content-type", "application/json"),
+                            (":message-type", "event")):
+            n, v = name.encode(), value.encode()
+            headers += struct.pack(">B", len(n)) + n + b"\x07" + struct.pack(">H", len(v)) + v
+        payload = json.dumps(ev["payload"]).encode()
+        prelude = struct.pack(">II", 12 + len(headers) + len(payload) + 4, len(headers))
+        prelude += struct.pack(">I", binascii.crc32(prelude))
+        message = prelude + headers + payload
+        out += message + struct.pack(">I", binascii.crc32(message))
+    return out
+
+
+def cloud_reply(path: str) -> Reply | None:
+    """Google (`:generateContent`) and Bedrock (`/converse`) answers, from the documented fixtures."""
+    if path.endswith(":streamGenerateContent"):
+        return fixture_reply("google/documented_generate_content_stream")
+    if path.endswith(":generateContent"):
+        return fixture_reply("google/documented_generate_content_cached_thinking")
+    if path.endswith("/converse-stream"):
+        return fixture_reply("bedrock/documented_converse_stream_cache_read")
+    if path.endswith("/converse"):
+        return fixture_reply("bedrock/documented_converse_cache_write")
+    return None
+
+
 def default_reply(path: str, body: dict[str, Any]) -> Reply:
     """What the fake provider answers when a test did not queue a specific reply."""
     stream = body.get("stream") is True
+    cloud = cloud_reply(path)
+    if cloud is not None:
+        return cloud
     if path.endswith("/chat/completions"):
         if stream:
             include = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -113,7 +154,7 @@ class FakeProvider:
                     self.path.split("?")[0], body)
                 if owner.delay:
                     time.sleep(owner.delay)
-                data = text.encode()
+                data = text if isinstance(text, bytes) else text.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))

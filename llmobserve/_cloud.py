@@ -1,0 +1,142 @@
+"""Wrapper factories for the cloud SDKs: Google's `google-genai` and AWS Bedrock Runtime via boto3.
+
+- `genai`: `Models._generate_content` / `_generate_content_stream` (and the `AsyncModels` pair), each
+  one HTTP request, so automatic function calling and continuation hops each count once, as billed.
+  `models.generate_content`, `generate_content_stream` and `client.aio.models.*` all pass there.
+- `bedrock`: botocore's `BaseClient._make_api_call`, the one path of every boto3 call; only the
+  `bedrock-runtime` operations `Converse` and `ConverseStream` are recorded. A stream's `stream`
+  entry in the answer becomes a transparent proxy that records once, like the other streams.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ._call import CONFIG, Call
+from ._log import log_once
+from ._providers import bedrock as bedrock_usage
+from ._providers import google as google_usage
+from ._stream import StreamProxy
+from ._wrappers import Target, _fail, _watch_async, _watch_sync
+
+
+def _genai_call(kwargs: dict[str, Any], stream: bool) -> Call | None:
+    if not CONFIG.active:
+        return None
+    try:
+        call = Call("generate_content", "google", google_usage.model_name(kwargs.get("model")), stream, None)
+        check = CONFIG.before_call
+        if check is not None:
+            check(call)
+        return call
+    except Exception as exc:
+        if type(exc).__name__ == "BudgetExceeded":
+            raise
+        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
+        return None
+
+
+def _genai_done(call: Call, resp: Any) -> None:
+    try:
+        google_usage.from_response(call, resp)
+        call.finish("ok")
+    except Exception:
+        log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
+
+
+def make_genai_wrapper(target: Target) -> Callable[..., Any]:
+    """`_generate_content` (a whole answer) or `_generate_content_stream` (chunks), sync or async."""
+    stream = target.method.endswith("_stream")
+
+    if target.is_async:
+
+        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            call = _genai_call(kwargs, stream)
+            if call is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                _fail(call, exc)
+                raise
+            if stream:  # an async iterator of chunks
+                return _watch_async(result, call, google_usage.on_chunk)
+            _genai_done(call, result)
+            return result
+
+        return async_wrapper
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _genai_call(kwargs, stream)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        if stream:  # a generator: the request is made on the first chunk, errors arrive there
+            return _watch_sync(wrapped(*args, **kwargs), call, google_usage.on_chunk)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        _genai_done(call, result)
+        return result
+
+    return wrapper
+
+
+_BEDROCK_OPERATIONS = {"Converse": False, "ConverseStream": True}
+
+
+def _bedrock_call(client: Any, args: Any) -> Call | None:
+    if not CONFIG.active or len(args) < 2:
+        return None
+    stream = _BEDROCK_OPERATIONS.get(args[0])
+    if stream is None:
+        return None
+    try:
+        if client.meta.service_model.service_name != "bedrock-runtime":
+            return None
+        params = args[1] if isinstance(args[1], dict) else {}
+        call = Call("converse", "bedrock", params.get("modelId"), stream, None)
+        tier = params.get("serviceTier")
+        if isinstance(tier, dict) and isinstance(tier.get("type"), str):
+            call.service_tier = tier["type"]
+        check = CONFIG.before_call
+        if check is not None:
+            check(call)
+        return call
+    except Exception as exc:
+        if type(exc).__name__ == "BudgetExceeded":
+            raise
+        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
+        return None
+
+
+def make_bedrock_wrapper(target: Target) -> Callable[..., Any]:
+    """botocore's `_make_api_call(operation_name, api_params)`: Converse answers and streams."""
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _bedrock_call(instance, args)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        try:
+            if call.stream and isinstance(result, dict) and result.get("stream") is not None:
+                result["stream"] = StreamProxy(result["stream"], call, bedrock_usage.on_event)
+            else:
+                bedrock_usage.from_response(call, result)
+                call.finish("ok")
+        except Exception:
+            log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
+        return result
+
+    return wrapper
+
+
+FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
+    "genai": make_genai_wrapper,
+    "bedrock": make_bedrock_wrapper,
+}
