@@ -2,10 +2,10 @@
 
     python bench/bench_sdk.py [--iters 2000]
 
-A fake OpenAI server (stdlib, its own process) answers chat completions, JSON and SSE. Both SDKs
-patch the same class method, so the script swaps `Completions.create` between the original, the
-llmobserve-wrapped and the Langfuse-wrapped function and takes the modes in turn, in shuffled order,
-every iteration. Both SDKs really deliver, in their background threads, to the same local fake server:
+A fake OpenAI server (stdlib, its own process) answers chat completions, JSON and SSE. llmobserve
+patches the client's `SyncAPIClient.request` (and `Stream.__stream__`), Langfuse `Completions.create`;
+the script swaps those attributes between the originals and each SDK's wrappers and takes the modes in
+turn, in shuffled order, every iteration. Both SDKs really deliver, in their background threads, to the same local fake server:
 llmobserve to `POST /v1/events`, Langfuse (OpenTelemetry over HTTP) to `/api/public/otel/...`, both
 answered 200. Prints a markdown table and writes
 bench/results/sdk.json.
@@ -154,10 +154,22 @@ def run(url: str, iters: int) -> dict:
     langfuse_create = mod.Completions.__dict__["create"]
     mod.Completions.create = original
     import llmobserve
+    from openai._base_client import SyncAPIClient
+    from openai._streaming import Stream
+
+    from llmobserve._instrument import _patched
 
     llmobserve.observe(api_key="llmo_bench", endpoint=url, flush_interval=0.5)
-    llmobserve_create = mod.Completions.__dict__["create"]
-    modes = {"plain": original, "llmobserve": llmobserve_create, "langfuse": langfuse_create}
+    # llmobserve patches the client's request choke point (and the SSE iterator); Langfuse patches
+    # `Completions.create`. A mode is the set of the three attributes in force.
+    plain_request, plain_stream = _patched[(SyncAPIClient, "request")], _patched[(Stream, "__stream__")]
+    ours_request, ours_stream = SyncAPIClient.__dict__["request"], Stream.__dict__["__stream__"]
+    modes = {"plain": (original, plain_request, plain_stream),
+             "llmobserve": (original, ours_request, ours_stream),
+             "langfuse": (langfuse_create, plain_request, plain_stream)}
+
+    def use(mode: str) -> None:
+        mod.Completions.create, SyncAPIClient.request, Stream.__stream__ = modes[mode]
 
     client = openai.OpenAI(api_key="sk-bench", base_url=url + "/v1", max_retries=0)
     msgs = [{"role": "user", "content": "hi"}]
@@ -178,18 +190,18 @@ def run(url: str, iters: int) -> dict:
             order = list(modes)
             random.shuffle(order)
             for m in order:
-                mod.Completions.create = modes[m]
+                use(m)
                 t = once(stream)
                 if i >= 100:  # warm-up
                     times[m].append(t)
-        mod.Completions.create = original
+        use("plain")
         base = statistics.median(times["plain"])
         out["stream" if stream else "non_stream"] = {
             m: {"median_us": statistics.median(v), "added_us": statistics.median(v) - base,
                 "paired_added_us": statistics.median(a - b for a, b in zip(v, times["plain"]))}
             for m, v in times.items()
         }
-    mod.Completions.create = llmobserve_create
+    use("llmobserve")
     out["capture_enqueue_us"] = capture_enqueue_us()
     out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent
     llmobserve.shutdown()
