@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from api.store import Store, Transaction, keys, users
+from api.store import Store, Transaction, keys, revisions, users
 from api.store.base import utcnow
 
 log = logging.getLogger("llmobserve.api")
@@ -55,6 +55,7 @@ class Unit:
 
     cur: Transaction
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    auth_changed: bool = False  # keys or users changed: other replicas must reload their key cache
 
 
 class Accounts:
@@ -66,8 +67,33 @@ class Accounts:
         self._lock = threading.Lock()
         self._by_hash: dict[str, KeyOwner] = {}
         self._last_used: dict[str, datetime] = {}
-        for key_hash, key_id, user_id, usable in keys.all_key_hashes(db):
-            self._by_hash[key_hash] = KeyOwner(key_id, user_id, bool(usable))
+        self._revision: int | None = None
+        self._local_changes = 0  # this process's own cache changes, so a reload never undoes one
+        self.reload()
+
+    def reload(self, revision: int | None = None) -> None:
+        """Rebuild the key cache from the store (at start, and when another replica changed keys). A
+        change made here while the rows were read may be missing from them: read again."""
+        while True:
+            seen = self._local_changes
+            by_hash = {key_hash: KeyOwner(key_id, user_id, bool(usable))
+                       for key_hash, key_id, user_id, usable in keys.all_key_hashes(self.db)}
+            with self._lock:
+                if seen == self._local_changes:
+                    self._by_hash, self._revision = by_hash, revision
+                    return
+
+    def _change_cache(self, change: Callable[[], None]) -> None:
+        with self._lock:
+            self._local_changes += 1
+            change()
+
+    def refresh(self, revision: int) -> bool:
+        """Reload when the auth revision moved (another replica issued, revoked or deactivated)."""
+        if revision == self._revision:
+            return False
+        self.reload(revision)
+        return True
 
     # -- authentication -------------------------------------------------------------------------
     def authenticate(self, api_key: str) -> KeyOwner | None:
@@ -96,6 +122,8 @@ class Accounts:
         with self.db.transaction() as cur:
             unit = Unit(cur)
             yield unit
+            if unit.auth_changed and self.db.shared:  # last: the counter's row lock is held until commit
+                revisions.bump(cur, name=revisions.AUTH)
         for step in unit.after_commit:
             step()
 
@@ -114,7 +142,9 @@ class Accounts:
             keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name="default", prefix=prefix,
                             key_hash=key_hash, reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
             user = users.get_user(work.cur, user_id=user_id)
-            work.after_commit.append(lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True)))
+            work.auth_changed = True
+            work.after_commit.append(lambda: self._change_cache(
+                lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True))))
         assert user is not None
         return user, api_key, key_id
 
@@ -128,7 +158,8 @@ class Accounts:
         with self.unit_of_work(unit) as work:
             users.deactivate_user(work.cur, user_id=user_id)
             keys.revoke_all_keys(work.cur, user_id=user_id)
-            work.after_commit.append(forget_keys)
+            work.auth_changed = True
+            work.after_commit.append(lambda: self._change_cache(forget_keys))
 
     def relink(self, old_id: str, new_id: str, *, unit: Unit | None = None) -> None:
         """Give an existing user (its keys and events) a new id: an operator-created user signs up in Clerk."""
@@ -140,23 +171,32 @@ class Accounts:
         with self.unit_of_work(unit) as work:
             self.db.exclude_roll_up(work.cur)  # it moves events and hourly totals to the new id
             users.relink_user_id(work.cur, old_id=old_id, new_id=new_id)
-            work.after_commit.append(move_keys)
+            work.auth_changed = True
+            work.after_commit.append(lambda: self._change_cache(move_keys))
 
     # -- keys -----------------------------------------------------------------------------------
     def issue_key(self, *, user_id: str, name: str) -> tuple[str, dict[str, Any]]:
         api_key, prefix, key_hash = generate_key()
         key_id = "key_" + secrets.token_hex(8)
-        keys.insert_key(self.db, key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
-        self._by_hash[key_hash] = KeyOwner(key_id, user_id, True)
+        with self.unit_of_work() as work:
+            keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+            work.auth_changed = True
+        self._change_cache(lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True)))
         record = keys.get_key(self.db, user_id=user_id, key_id=key_id)
         assert record is not None
         return api_key, record
 
     def revoke_key(self, *, user_id: str, key_id: str) -> None:
-        keys.revoke_key(self.db, user_id=user_id, key_id=key_id)
-        for owner in list(self._by_hash.values()):  # a snapshot: other threads may add keys meanwhile
-            if owner.key_id == key_id:
-                owner.usable = False
+        with self.unit_of_work() as work:
+            keys.revoke_key(work.cur, user_id=user_id, key_id=key_id)
+            work.auth_changed = True
+
+        def forget_key() -> None:
+            for owner in list(self._by_hash.values()):  # a snapshot: other threads may add keys meanwhile
+                if owner.key_id == key_id:
+                    owner.usable = False
+
+        self._change_cache(forget_key)
 
     def reveal_initial_key(self, user_id: str) -> tuple[str | None, str | None, bool]:
         """(key, prefix, already revealed). The ciphertext is deleted as it is read."""

@@ -16,11 +16,13 @@ from api.alerts import AlertEngine
 from api.config import settings
 from api.price_book import PriceBook
 from api.secret_box import SecretBox
-from api.store import Store, events, open_store
+from api.store import Store, events, open_store, revisions
 
 log = logging.getLogger("llmobserve.api")
 LAST_USED_SAVE_SECONDS = 10
 ROLL_UP_SECONDS = 1.0
+# Replicas: how often each one looks for changes made through another (DESIGN §9 allows 1 s).
+SHARED_STATE_POLL_SECONDS = 0.25
 
 
 async def _save_last_used_forever(accounts: Accounts) -> None:
@@ -42,6 +44,23 @@ async def _roll_up_forever(db: Store) -> None:
             log.exception("could not roll up usage")
 
 
+def _refresh_shared_state(accounts: Accounts, book: PriceBook) -> None:
+    current = revisions.current(accounts.db)
+    if accounts.refresh(current[revisions.AUTH]):
+        log.info("reloaded the key cache (auth revision %d)", current[revisions.AUTH])
+    book.refresh(current[revisions.PRICES])
+
+
+async def _follow_other_replicas(accounts: Accounts, book: PriceBook) -> None:
+    """Keys revoked, users deleted and prices set through another replica take effect here."""
+    while True:
+        await asyncio.sleep(SHARED_STATE_POLL_SECONDS)
+        try:
+            await asyncio.to_thread(_refresh_shared_state, accounts, book)
+        except Exception:  # noqa: BLE001 - the next poll retries
+            log.exception("could not refresh shared state from the store")
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The writer thread gives up the GIL for every DuckDB call and then waits to get it back; with the
@@ -55,7 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.db = db
     app.state.admin_token = settings.admin_token()
     app.state.accounts = accounts = Accounts(db, settings.secret_key())
-    app.state.price_book = PriceBook(db)
+    app.state.price_book = book = PriceBook(db)
     app.state.alerts = engine = AlertEngine(db, SecretBox(settings.secret_key()),
                                             allow_private=settings.llmobserve_alert_allow_private_targets)
     worker = AlertWorker(engine, interval_s=settings.llmobserve_alert_interval_s)
@@ -69,6 +88,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
              " -H 'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}'", token)
     background = [asyncio.create_task(_save_last_used_forever(accounts)), asyncio.create_task(_roll_up_forever(db)),
                   asyncio.create_task(worker.run_forever())]
+    if db.shared:
+        background.append(asyncio.create_task(_follow_other_replicas(accounts, book)))
     try:
         yield
     finally:

@@ -85,7 +85,9 @@ class ApiServer:
                 from tests.postgres import shared_server
 
                 self.database_url = shared_server().create_database()
-            env.update(DATABASE_URL=self.database_url, LLMOBSERVE_SECRET_KEY=self.secret_key)
+            env.update(DATABASE_URL=self.database_url)
+            if self.secret_key:  # "" leaves it unset, as a misconfigured replica would be
+                env.update(LLMOBSERVE_SECRET_KEY=self.secret_key)
         else:
             env["DATABASE_URL"] = ""  # not even from a .env file
         env.update(self.extra_env)

@@ -228,4 +228,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         INSERT INTO alert_worker_lease VALUES (1, NULL, NULL);
         """,
     ),
+    (
+        7,
+        """
+        -- Change counters for what API processes keep in memory (see store/revisions.py).
+        CREATE TABLE revisions (name VARCHAR PRIMARY KEY, revision BIGINT NOT NULL);
+        INSERT INTO revisions VALUES ('auth', 0), ('prices', 0);
+        """,
+    ),
 ]

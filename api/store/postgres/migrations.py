@@ -208,4 +208,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         INSERT INTO alert_worker_lease VALUES (1, NULL, NULL);
         """,
     ),
+    (
+        3,
+        """
+        -- Change counters for what replicas keep in memory (see store/revisions.py): each replica polls
+        -- them every 250 ms and reloads what changed, so a revoked key is refused everywhere within 1 s.
+        CREATE TABLE revisions (name VARCHAR PRIMARY KEY, revision BIGINT NOT NULL);
+        INSERT INTO revisions VALUES ('auth', 0), ('prices', 0);
+        """,
+    ),
 ]
