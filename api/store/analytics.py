@@ -15,7 +15,7 @@ GROUP_COLUMNS = {"provider": "provider", "model": "model", "customer_id": "custo
 INTERVALS = {"hour": "hour", "day": "day"}
 
 UNPRICED = "pricing_status = 'unpriced'"
-COST = "coalesce(sum(cost_usd), 0)"
+COST = "coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 12)))"  # "0.000000000000" on both engines
 
 
 def total(expr: str, where: str | None = None) -> str:

@@ -135,6 +135,14 @@ class Store(Queries):
         """A query's result as an Arrow table (exports, data frames)."""
 
     @abstractmethod
+    def iter_arrow(self, sql: str, rows: int = 200_000) -> Iterator[pa.Table]:
+        """A large query's result in Arrow chunks of about `rows` rows (copying a whole store)."""
+
+    @abstractmethod
+    def load_arrow(self, tx: Transaction, table: str, data: pa.Table) -> None:
+        """Append `data` (columns named as the table's) to `table` by the engine's bulk path."""
+
+    @abstractmethod
     def ping(self) -> bool: ...
 
     @abstractmethod

@@ -108,6 +108,18 @@ class DuckDBStore(Store):
     def fetch_arrow(self, sql: str, params: Params = ()) -> pa.Table:
         return self.cursor().execute(sql, params).to_arrow_table()
 
+    def iter_arrow(self, sql: str, rows: int = 200_000) -> Iterator[pa.Table]:
+        reader = self._con.cursor().execute(sql).to_arrow_reader(rows)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+
+    def load_arrow(self, tx: Transaction, table: str, data: pa.Table) -> None:
+        tx.raw.register("incoming", data)
+        try:
+            tx.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        finally:
+            tx.raw.unregister("incoming")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._tx_lock:

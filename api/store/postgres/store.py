@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
@@ -85,6 +86,17 @@ def _arrow_type(column: psycopg.Column) -> pa.DataType:
     return ARROW_TYPES.get(column.type_code, pa.string())
 
 
+def _arrow(description: Sequence[psycopg.Column], rows: list[tuple[Any, ...]]) -> pa.Table:
+    columns = list(zip(*rows)) if rows else [() for _ in description]
+    arrays = {}
+    for column, values in zip(description, columns):
+        kind = _arrow_type(column)
+        if kind == pa.string():
+            values = [None if v is None else str(v) for v in values]
+        arrays[column.name] = pa.array(values, kind)
+    return pa.table(arrays)
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.execute("SET TIME ZONE 'UTC'")  # every TIMESTAMP column holds naive UTC
 
@@ -122,15 +134,21 @@ class PostgresStore(Store):
         with self._pool.connection() as conn:
             cur = conn.execute(pg_sql(sql), params)
             rows = cur.fetchall()
-            description = cur.description or []
-        columns = list(zip(*rows)) if rows else [() for _ in description]
-        arrays = {}
-        for column, values in zip(description, columns):
-            kind = _arrow_type(column)
-            if kind == pa.string():
-                values = [None if v is None else str(v) for v in values]
-            arrays[column.name] = pa.array(values, kind)
-        return pa.table(arrays)
+            return _arrow(cur.description or [], rows)
+
+    def iter_arrow(self, sql: str, rows: int = 200_000) -> Iterator[pa.Table]:
+        with self._pool.connection() as conn, conn.transaction():
+            with conn.cursor(name="llmobserve_copy") as cur:  # server-side: never the whole table in memory
+                cur.execute(sql)
+                while chunk := cur.fetchmany(rows):
+                    yield _arrow(cur.description or [], chunk)
+
+    def load_arrow(self, tx: Transaction, table: str, data: pa.Table) -> None:
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(data, sink, events.CSV)
+        with tx.raw.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(sink.getvalue().to_pybytes())
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
