@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 # Framework releases whose declared bounds exclude openai 3.x but which run on it (pyproject.toml).
 FRAMEWORKS_NO_DEPS := instructor==1.17.0 llama-index-llms-openai==0.8.3
 
-.PHONY: run test bench demo soak clean chromium postgresql
+.PHONY: run test bench demo soak clean chromium postgresql nginx cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,18 @@ postgresql:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null); \
 	fi
+
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		echo "installing Debian's nginx for make cluster"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null); \
+	fi
+
+## Scale-out on one machine: PostgreSQL under data/cluster/, two API replicas behind nginx on :8000,
+## the dashboard on :3000. `make demo` in another terminal fills it.
+cluster: $(STAMP_SERVER) postgresql nginx
+	$(BIN)/python scripts/cluster.py
 
 ## Benchmarks (not part of `make test`); results go to docs/benchmarks.md.
 bench: $(STAMP_BENCH)

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
+from common.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
 
 log = logging.getLogger("llmobserve.api")
 

@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit_authenticator.controllers import AuthenticationController, CookieController
 from streamlit_authenticator.utilities import LoginError
 
-from api.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
+from common.secret_files import MIN_SECRET_LENGTH, is_weak, load_or_create_secret
 from dashboard import client
 
 COOKIE_NAME = "llmobserve_session"
@@ -41,6 +41,9 @@ def cookie_key() -> str:
             raise client.ApiError(f"LLMOBSERVE_COOKIE_KEY must be a random secret of at least {MIN_SECRET_LENGTH} "
                                   "characters; unset it to have one generated.")
         return key
+    if os.environ.get("DATABASE_URL"):  # a deployment with replicas: every dashboard must sign alike
+        raise client.ApiError("LLMOBSERVE_COOKIE_KEY is not set: with DATABASE_URL (PostgreSQL, any number of "
+                              "dashboards) it must come from the environment, the same value on every dashboard.")
     return load_or_create_secret(client.data_dir() / "dashboard_cookie_key")
 
 
