@@ -11,6 +11,8 @@ BUDGETS = {
     "query_p95_ms": 150.0,
     "rss_mib": 1024.0,
     "page_s": 2.0,
+    "pg_ingest_events_per_s": 25_000,
+    "pg_query_p95_ms": 300.0,
 }
 
 
@@ -77,9 +79,36 @@ def _dashboard(r: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _pg_ingest(r: dict[str, Any]) -> list[str]:
+    http, raw = r["http_1000_two_replicas"], r["raw_copy"]
+    return ["### PostgreSQL ingest, two replicas (`python -m bench.bench_postgres --only ingest`)", "",
+            f"Machine: {_machine(r)}; PostgreSQL on the same machine, fsync on", "",
+            "| path | events/s (median of rounds) | vs raw COPY |", "|---|---|---|",
+            f"| raw psycopg `COPY` into events, 10k-row batches, committed | {raw:,.0f} | 1.00× |",
+            f"| HTTP `POST /v1/events` through 2 replicas, batches of 1,000, 6 clients | {http:,.0f} | {http / raw:.2f}× |",
+            "", f"- Budget ≥ {BUDGETS['pg_ingest_events_per_s']:,}/s: {_verdict(http >= BUDGETS['pg_ingest_events_per_s'])}",
+            f"- Replica RSS after ingest: {', '.join(f'{v:.0f} MiB' for v in r['replica_rss_mib'])}", ""]
+
+
+def _pg_analytics(r: dict[str, Any]) -> list[str]:
+    lines = [f"### PostgreSQL analytics over {r['rows']:,} events, one tenant, through 2 replicas "
+             "(`python -m bench.bench_postgres --only analytics`)", "", f"Machine: {_machine(r)}", "",
+             "| query (over HTTP, warm, alternating replicas) | p50 ms | p95 ms | budget p95 ≤ 300 ms |", "|---|---|---|---|"]
+    for name, q in r["queries"].items():
+        lines.append(f"| {name} | {q['p50_ms']:.0f} | {q['p95_ms']:.0f} | "
+                     f"{_verdict(q['p95_ms'] <= BUDGETS['pg_query_p95_ms'])} |")
+    lines += ["", f"- Replica RSS: {', '.join(f'{v:.0f}' for v in r['replica_rss_mib_at_start'])} MiB at start, "
+                  f"{', '.join(f'{v:.0f}' for v in r['replica_rss_mib_after_queries'])} MiB after the queries", ""]
+    return lines
+
+
+RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
+             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics}
+
+
+def render_section(name: str, result: dict[str, Any]) -> str:
+    return "\n".join(RENDERERS[name](result))
+
+
 def render_markdown(results: dict[str, dict[str, Any] | None]) -> str:
-    lines: list[str] = []
-    for name, render in (("sdk", _sdk), ("ingest", _ingest), ("analytics", _analytics), ("dashboard", _dashboard)):
-        if results.get(name):
-            lines += render(results[name])  # type: ignore[arg-type]
-    return "\n".join(lines)
+    return "\n".join(render_section(name, r) for name, r in results.items() if r)

@@ -1,9 +1,10 @@
 """Run every benchmark and write docs/benchmarks.md (`make bench`).
 
-    python bench/run_all.py [--only sdk,ingest,analytics,dashboard] [--rows 10000000]
+    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics] [--rows 10000000]
 
-Each benchmark writes bench/results/<name>.json; this script then renders all results found there,
-with the machine they ran on, into docs/benchmarks.md. Figures are medians (and p95 where noted) of
+Each benchmark writes bench/results/<name>.json (git-ignored); this script renders each section found
+there, with the machine it ran on, into its own marked block of docs/benchmarks.md. A section not run
+this time (and without a result file, as in a fresh clone) keeps the block the document already has. Figures are medians (and p95 where noted) of
 interleaved runs: these machines are shared and noisy.
 """
 
@@ -51,6 +52,12 @@ def run(selected: set[str], rows: int) -> None:
     if "dashboard" in selected:
         from bench import bench_dashboard
         save("dashboard", bench_dashboard.run())
+    if "pg_ingest" in selected:
+        from bench import bench_postgres
+        save("pg_ingest", bench_postgres.ingest())
+    if "pg_analytics" in selected:
+        from bench import bench_postgres
+        save("pg_analytics", bench_postgres.analytics(rows))
 
 
 def load(name: str) -> dict | None:
@@ -59,24 +66,62 @@ def load(name: str) -> dict | None:
 
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics")
+
+
+def _block(name: str) -> tuple[str, str]:
+    return f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+
+
+# How each section's heading starts, to adopt a document written before the per-section markers.
+HEADINGS = {"### SDK overhead": "sdk", "### Ingest (": "ingest", "### Analytics over": "analytics",
+            "### Dashboard pages": "dashboard", "### PostgreSQL ingest": "pg_ingest",
+            "### PostgreSQL analytics": "pg_analytics"}
+
+
+def _existing_blocks(generated: str) -> dict[str, str]:
+    """Each section's block as the document has it now (marked, or found by its heading)."""
+    blocks = {}
+    for name in SECTIONS:
+        start, end = _block(name)
+        if start in generated and end in generated:
+            blocks[name] = generated[generated.index(start):generated.index(end) + len(end)]
+    if blocks:
+        return blocks
+    for part in ("\n" + generated).split("\n### ")[1:]:
+        part = "### " + part.strip()
+        name = next((n for heading, n in HEADINGS.items() if part.startswith(heading)), None)
+        if name:
+            start, end = _block(name)
+            blocks[name] = f"{start}\n{part}\n{end}"
+    return blocks
 
 
 def write_doc() -> Path:
-    """Replace the generated block of docs/benchmarks.md; the prose around it is kept."""
-    from bench.report import render_markdown
+    """Replace the generated part of docs/benchmarks.md, section by section: a section with a result file
+    is rendered afresh; one without keeps its block as it was. The prose around it is kept."""
+    from bench.report import render_section
 
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    generated = render_markdown({name: load(name) for name in ("sdk", "ingest", "analytics", "dashboard")})
-    doc.write_text(f"{head}{START}\n{generated}\n{END}{tail}")
+    current, _, tail = rest.partition(END)
+    old = _existing_blocks(current)
+    blocks = []
+    for name in SECTIONS:
+        result = load(name)
+        if result:
+            start, end = _block(name)
+            blocks.append(f"{start}\n{render_section(name, result)}\n{end}")
+        elif name in old:
+            blocks.append(old[name])
+    doc.write_text(f"{head}{START}\n" + "\n".join(blocks) + f"\n{END}{tail}")
     return doc
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="sdk,ingest,analytics,dashboard")
+    parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--rows", type=int, default=10_000_000)
     args = parser.parse_args()
     run(set(args.only.split(",")), args.rows)
