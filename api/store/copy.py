@@ -9,7 +9,7 @@ from collections.abc import Callable
 from api.store.base import Store
 
 # Bookkeeping each store keeps for itself: its own migrations, roll-up progress and change counters.
-OWN_TABLES = {"schema_migrations", "usage_state", "revisions", "usage_hourly"}
+OWN_TABLES = {"schema_migrations", "usage_state", "revisions", "usage_hourly", "alert_worker_lease"}
 
 
 class TargetNotEmpty(Exception):
