@@ -101,7 +101,7 @@ class ApiServer:
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(self.workers)],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self.url + "/health", proc=self.proc)
+        wait_for(self.url + "/health", timeout=90, proc=self.proc)  # a loaded machine starts slowly
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
