@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -285,3 +285,35 @@ class EventPublic(BaseModel):
 class RunDetailPublic(BaseModel):
     run: RunPublic
     events: list[EventPublic]
+
+
+# -- reconciliation -------------------------------------------------------------------------------
+class ReconciliationImportPublic(BaseModel):
+    import_id: str
+    provider: str
+    kind: Literal["usage", "cost"]
+    days: list[date] = Field(description="the UTC days this import covers; each replaced any earlier import of it")
+    rows: int = Field(description="(day, model) rows stored")
+
+
+class ReconciliationRow(BaseModel):
+    day: date
+    provider: str
+    model: str
+    provider_input_tokens: int | None
+    provider_cached_input_tokens: int | None
+    provider_output_tokens: int | None
+    provider_requests: int | None
+    tracked_input_tokens: int
+    tracked_cached_input_tokens: int
+    tracked_output_tokens: int
+    tracked_calls: int
+    input_diff_pct: float | None = Field(description="(tracked − provider) / provider × 100")
+    output_diff_pct: float | None
+    status: Literal["match", "mismatch", "untracked", "not_in_export"]
+    provider_cost_usd: Usd | None = Field(description="where a cost report covers the day")
+    tracked_cost_usd: Usd | None
+
+
+class ReconciliationPublic(BaseModel):
+    data: list[ReconciliationRow]

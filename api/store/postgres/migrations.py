@@ -217,4 +217,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         INSERT INTO revisions VALUES ('auth', 0), ('prices', 0);
         """,
     ),
+    (
+        4,
+        """
+        -- What a provider's usage or cost export says per (day, model), and which days each import
+        -- covered (an empty day is a day the provider billed nothing). Re-importing a day replaces it.
+        CREATE TABLE reconciliation_rows (
+            tenant_id VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            model VARCHAR NOT NULL,
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            requests BIGINT,
+            cost_usd DECIMAL(38, 12) NOT NULL,
+            PRIMARY KEY (tenant_id, provider, kind, day, model)
+        );
+        CREATE TABLE reconciliation_days (
+            tenant_id VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            import_id VARCHAR NOT NULL,
+            imported_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, provider, kind, day)
+        );
+        """,
+    ),
 ]
