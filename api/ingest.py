@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -30,6 +30,10 @@ INT_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "cac
 COST_BOUND_REASON = "the call's cost exceeds $1,000,000, the most one event may cost (check the token counts)"
 FRIENDLIER = {"string_pattern_mismatch": "must be a UUID (the client-made idempotency key)"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A call dated outside these bounds is a client bug (a zero date, seconds read as milliseconds), and pricing
+# it at "its" time would pick a price that never applied: per-event rejection, naming the bound (DESIGN §12).
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(hours=24)
 
 
 class EnvelopeError(ValueError):
@@ -74,6 +78,16 @@ def _cross_field_error(event: EventIn) -> str | None:
     return None
 
 
+def _timestamp_error(value: datetime, latest: datetime) -> str | None:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if aware < EARLIEST:
+        return "timestamp is before 2020-01-01T00:00:00Z, the earliest accepted"
+    if aware > latest:
+        return (f"timestamp is more than 24 h ahead of the server clock "
+                f"(latest accepted now: {latest:%Y-%m-%dT%H:%M:%SZ})")
+    return None
+
+
 @dataclass
 class ValidBatch:
     events: list[EventIn]  # the good events, in the order sent
@@ -100,13 +114,14 @@ def validate_batch(body: bytes, *, max_events: int) -> ValidBatch:
         raise EnvelopeError(f"too many events in one batch: {total} (at most {max_events}); split the batch")
     good, indexes = [], []
     has_nul = b"\\u0000" in body  # JSON must escape NUL: absent from the body, no event holds one
+    latest = datetime.now(UTC) + MAX_AHEAD
     for index, event in candidates:
         field = _nul_field(event) if has_nul else None
         if field:
             rejected.append(RejectedEvent(index=index, field=field, reason=NUL_REASON))
-            continue
-        problem = _cross_field_error(event)
-        if problem:
+        elif when := _timestamp_error(event["timestamp"], latest):
+            rejected.append(RejectedEvent(index=index, field="timestamp", reason=when))
+        elif problem := _cross_field_error(event):
             rejected.append(RejectedEvent(index=index, field=None, reason=problem))
         else:
             if event.get("customer_id") == "":  # no customer, the same as null everywhere (DESIGN §15)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -52,6 +52,34 @@ def test_one_bad_event_is_rejected_by_index_and_field_and_the_rest_are_kept(
     assert rejected["field"] == field
     assert words in rejected["reason"]
     assert summary(api, user)["calls"] == 2
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "bound"),
+    [
+        ("0001-01-01T00:00:00Z", "2020-01-01"),
+        ("2019-12-31T23:59:59Z", "2020-01-01"),
+        ("9999-12-31T23:59:59Z", "24 h ahead"),
+        ((datetime.now(UTC) + timedelta(hours=25)).isoformat(), "24 h ahead"),
+    ],
+)
+def test_a_call_dated_out_of_bounds_is_rejected_naming_the_bound(
+    api: ApiServer, user: TestUser, timestamp: str, bound: str
+) -> None:
+    answer = post_events(api, user, [make_event(), make_event(timestamp=timestamp)])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["accepted"] == 1
+    [rejected] = body["rejected"]
+    assert (rejected["index"], rejected["field"]) == (1, "timestamp")
+    assert bound in rejected["reason"]
+    assert summary(api, user)["calls"] == 1
+
+
+def test_calls_just_inside_the_bounds_are_kept(api: ApiServer, user: TestUser) -> None:
+    inside = [make_event(timestamp="2020-01-01T00:00:00Z"),
+              make_event(timestamp=(datetime.now(UTC) + timedelta(hours=23)).isoformat())]
+    assert post_events(api, user, inside).json() == {"accepted": 2, "duplicates": 0, "rejected": []}
 
 
 def test_a_missing_required_field_names_the_field(api: ApiServer, user: TestUser) -> None:
