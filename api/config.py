@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Ingest limits: a client that sends more gets a readable 413.
     max_body_bytes: int = 5 * 1024 * 1024
     max_events_per_batch: int = 5_000
+    # OTLP exports carry prompts and completions we never store: a larger limit, raw and decompressed.
+    max_trace_bytes: int = 16 * 1024 * 1024
     # Group commit: requests wait for one shared flush at most this often.
     commit_interval_ms: float = 3.0
     duckdb_memory_limit: str = "512MB"

@@ -112,8 +112,28 @@ def validate_batch(body: bytes, *, max_events: int) -> ValidBatch:
                 rejected.append(_rejection(index, exc.errors(include_url=False)[0], depth=0))
     if total > max_events:
         raise EnvelopeError(f"too many events in one batch: {total} (at most {max_events}); split the batch")
+    return _checked(candidates, total, rejected, has_nul=b"\\u0000" in body)
+
+
+def validate_events(items: list[dict[str, Any]]) -> ValidBatch:
+    """Events decoded elsewhere (OTLP spans, api/otlp.py) under the same rules as a posted batch."""
+    try:
+        candidates = list(enumerate(_batch.validate_python({"events": items})["events"]))
+        rejected: list[RejectedEvent] = []
+    except ValidationError:
+        candidates, rejected = [], []
+        for index, item in enumerate(items):
+            try:
+                candidates.append((index, _event.validate_python(item)))
+            except ValidationError as exc:
+                rejected.append(_rejection(index, exc.errors(include_url=False)[0], depth=0))
+    return _checked(candidates, len(items), rejected, has_nul=True)  # protobuf strings may hold NUL
+
+
+def _checked(candidates: list[tuple[int, EventIn]], total: int, rejected: list[RejectedEvent], *,
+             has_nul: bool) -> ValidBatch:
+    """The rules one field cannot check alone, over events that passed the field checks."""
     good, indexes = [], []
-    has_nul = b"\\u0000" in body  # JSON must escape NUL: absent from the body, no event holds one
     latest = datetime.now(UTC) + MAX_AHEAD
     for index, event in candidates:
         field = _nul_field(event) if has_nul else None
@@ -151,7 +171,12 @@ def _prices(events: list[EventIn], epoch_us: list[int],
 def prepare(tenant_id: str, body: bytes, *, max_events: int,
             custom: dict[tuple[str, str], CustomPrice] | None = None) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
     """A posted body → (priced rows or None, how many were sent, rejections by index)."""
-    batch = validate_batch(body, max_events=max_events)
+    return price_valid(tenant_id, validate_batch(body, max_events=max_events), custom)
+
+
+def price_valid(tenant_id: str, batch: ValidBatch, custom: dict[tuple[str, str], CustomPrice] | None = None
+                ) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
+    """Validated events → (priced rows or None, how many were sent, rejections by index)."""
     if not batch.events:
         return None, batch.total, batch.rejected
     table, over_bound = to_rows(tenant_id, batch.events, custom)

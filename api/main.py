@@ -8,7 +8,7 @@ from api.config import settings
 from api.lifespan import lifespan
 from api.middleware import BodyLimitMiddleware
 from api.routes import (admin, alerts, analytics, budgets, dashboard_auth, events, forecast, health, keys, me, prices,
-                        reconciliation, runs, webhooks)
+                        reconciliation, runs, traces, webhooks)
 from api.store import BadValue
 
 app = FastAPI(
@@ -17,8 +17,8 @@ app = FastAPI(
     description="LLM cost observability: ingest usage events, price them, and read costs per customer.",
     lifespan=lifespan,
 )
-app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-
+app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                   path_limits={"/v1/traces": settings.max_trace_bytes})
 
 
 @app.exception_handler(BadValue)
@@ -27,6 +27,6 @@ async def refuse_bad_value(request: Request, exc: BadValue) -> JSONResponse:
     return JSONResponse({"detail": f"a value in this request cannot be stored: {exc}"}, status_code=422)
 
 
-for module in (health, events, webhooks, analytics, forecast, runs, prices, reconciliation, budgets, alerts, keys,
+for module in (health, events, traces, webhooks, analytics, forecast, runs, prices, reconciliation, budgets, alerts, keys,
                me, admin, dashboard_auth):
     app.include_router(module.router)
