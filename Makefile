@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP_SERVER := $(VENV)/.installed-server
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
+# The instrumented programs of tests/otlp/ run in a venv of their own (why: pyproject.toml, `otel-apps`).
+VENV_OTEL := .venv-otel
+STAMP_OTEL := $(VENV_OTEL)/.installed
 CHROMIUM := /usr/bin/chromium
 # Framework releases whose declared bounds exclude openai 3.x but which run on it (pyproject.toml).
 FRAMEWORKS_NO_DEPS := instructor==1.17.0 llama-index-llms-openai==0.8.3
@@ -29,6 +32,12 @@ $(STAMP_BENCH): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(FRAMEWORKS_NO_DEPS)
 	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
 
+$(STAMP_OTEL): pyproject.toml
+	$(PYTHON) -m venv $(VENV_OTEL)
+	$(VENV_OTEL)/bin/pip install --quiet --upgrade pip
+	$(VENV_OTEL)/bin/pip install --quiet -e '.[otel-apps]'
+	touch $@
+
 ## Start the API on :8000 and the dashboard on :3000 (embedded DuckDB in data/).
 # Local work: alert channels may point at local receivers (LLMOBSERVE_ALERT_ALLOW_PRIVATE_TARGETS=1, as
 # `make demo` needs); production starts the API without it, and such targets are refused.
@@ -45,7 +54,7 @@ run: $(STAMP_SERVER)
 
 ## Install everything the tests need (Debian's chromium and PostgreSQL included) and run them.
 # The API and store tests run on both stores; the tests start a throwaway PostgreSQL of their own.
-test: $(STAMP_DEV) chromium postgresql
+test: $(STAMP_DEV) $(STAMP_OTEL) chromium postgresql
 	$(BIN)/python -m pytest
 
 chromium:
@@ -88,4 +97,4 @@ soak: $(STAMP_DEV)
 	$(BIN)/python -m pytest -m soak tests/reliability
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VENV_OTEL) .pytest_cache
