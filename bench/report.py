@@ -102,8 +102,21 @@ def _pg_analytics(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _budgets(r: dict[str, Any]) -> list[str]:
+    cases = r["cases"]
+    lines = ["### Budget check on the SDK's call path (`python -m bench.bench_budgets`)", "",
+             f"Machine: {_machine(r)} · load average {r.get('load_average', 0):.1f} during the run "
+             "(shared with other agents: medians carry that noise; best-of-rounds is the quiet-machine figure)", "",
+             "| case | median | best round | budget |", "|---|---|---|---|"]
+    for name, c in cases.items():
+        budget = "" if name.startswith(("reference", "1 matching")) else f"≤ 2 µs: {_verdict(c['median_ns'] <= 2000)}"
+        lines.append(f"| {name} | {c['median_ns'] / 1000:.2f} µs | {c['best_ns'] / 1000:.2f} µs | {budget} |")
+    return lines + ["", "No peer checks budgets in-process (LiteLLM and Helicone do it in a proxy, a network hop per "
+                    "call), so the references are Python primitives measured in the same run.", ""]
+
+
 RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
-             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics}
+             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets}
 
 
 def render_section(name: str, result: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ import atexit
 import os
 from typing import Mapping
 
+from ._budgets import BudgetGuard
 from ._call import CONFIG
 from ._exporter import Exporter
 from ._instrument import instrument, uninstrument
@@ -14,6 +15,7 @@ from ._log import logger
 DEFAULT_ENDPOINT = "http://localhost:8000"
 EXIT_TIMEOUT = 1.5  # seconds the exit flush may take when the API is down or slow
 _atexit_registered = False
+_guard: BudgetGuard | None = None
 
 
 def observe(
@@ -28,11 +30,15 @@ def observe(
     batch_size: int = 500,
     flush_interval: float = 1.0,
     timeout: float = 5.0,
+    enforce_budgets: bool = False,
 ) -> None:
     """Start recording every OpenAI and Anthropic call of this process.
 
     Safe to call again: it reconfigures (events still queued move to the new settings) and never
-    patches twice. `provider` labels clients pointed at hosts the SDK does not know.
+    patches twice. `provider` labels clients pointed at hosts the SDK does not know. With
+    `enforce_budgets=True` a call that falls in an exceeded enforced budget raises
+    `llmobserve.BudgetExceeded` before it is sent (budgets refreshed in the background; an API that
+    cannot be reached blocks nothing).
     """
     global _atexit_registered
     api_key = api_key or os.environ.get("LLMOBSERVE_API_KEY")
@@ -56,11 +62,26 @@ def observe(
     CONFIG.tags = {str(k): str(v) for k, v in tags.items()} if tags else None
     CONFIG.provider = provider
     CONFIG.capture_stream_usage = bool(capture_stream_usage)
+    _set_budget_guard(endpoint, api_key, enforce_budgets)
     CONFIG.active = True
     instrument()
     if not _atexit_registered:
         atexit.register(_at_exit)
         _atexit_registered = True
+
+
+def _set_budget_guard(endpoint: str, api_key: str | None, enforce: bool) -> None:
+    """Start, keep or stop the budget poller; the call path sees only `CONFIG.before_call`."""
+    global _guard
+    settings = (endpoint, api_key)
+    if _guard is not None and (not enforce or _guard.settings != settings):
+        CONFIG.before_call = None
+        _guard.stop()
+        _guard = None
+    if enforce and _guard is None:
+        _guard = BudgetGuard(endpoint=endpoint, api_key=api_key)
+        _guard.settings = settings  # type: ignore[attr-defined]
+    CONFIG.before_call = _guard.check_call if _guard is not None else None
 
 
 def flush(timeout: float = 5.0) -> bool:
@@ -72,6 +93,7 @@ def flush(timeout: float = 5.0) -> bool:
 def shutdown(timeout: float = 2.0) -> None:
     """Stop recording, restore the clients' methods, and deliver what is queued (bounded by `timeout`)."""
     CONFIG.active = False
+    _set_budget_guard("", None, False)
     uninstrument()
     exporter, CONFIG.exporter = CONFIG.exporter, None
     if exporter is not None:

@@ -50,3 +50,14 @@ def test_env_variables_configure_observe():
     assert out == "example.test 9999 /base/v1/events Bearer llmo_env"
     default = _run(code.replace("observe()", "observe(api_key='llmo_a')"), LLMOBSERVE_ENDPOINT="")
     assert default.startswith("localhost 8000 /v1/events")
+
+
+def test_budget_enforcement_is_public_and_opt_in():
+    import inspect
+    from decimal import Decimal
+
+    param = inspect.signature(llmobserve.observe).parameters["enforce_budgets"]
+    assert param.default is False and param.kind is inspect.Parameter.KEYWORD_ONLY
+    exc = llmobserve.BudgetExceeded("bud_1", "acme", Decimal("12.5"), Decimal("10"))
+    assert isinstance(exc, Exception)
+    assert (exc.budget_id, exc.name, exc.spent_usd, exc.amount_usd) == ("bud_1", "acme", Decimal("12.5"), Decimal("10"))
