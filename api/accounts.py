@@ -41,11 +41,20 @@ def generate_key() -> tuple[str, str, str]:
     return api_key, api_key[:DISPLAY_PREFIX_LEN], hash_key(api_key)
 
 
+# What a key may do (DESIGN §13). The initial sign-up key has both (the setup guide uses it for both);
+# a key made later gets only what it is given, `ingest` by default: a key shipped inside an app should
+# not also read every customer's costs.
+SCOPES = ("ingest", "read")
+INITIAL_KEY_SCOPES = SCOPES
+DEFAULT_KEY_SCOPES = ("ingest",)
+
+
 @dataclass
 class KeyOwner:
     key_id: str
     user_id: str
     usable: bool
+    scopes: frozenset[str]
 
 
 @dataclass
@@ -76,8 +85,8 @@ class Accounts:
         change made here while the rows were read may be missing from them: read again."""
         while True:
             seen = self._local_changes
-            by_hash = {key_hash: KeyOwner(key_id, user_id, bool(usable))
-                       for key_hash, key_id, user_id, usable in keys.all_key_hashes(self.db)}
+            by_hash = {key_hash: KeyOwner(key_id, user_id, bool(usable), frozenset(scopes))
+                       for key_hash, key_id, user_id, usable, scopes in keys.all_key_hashes(self.db)}
             with self._lock:
                 if seen == self._local_changes:
                     self._by_hash, self._revision = by_hash, revision
@@ -140,11 +149,12 @@ class Accounts:
             users.insert_user(work.cur, user_id=user_id, email=email, first_name=first_name, last_name=last_name,
                               user_type=user_type, source=source, clerk_updated_at=clerk_updated_at)
             keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name="default", prefix=prefix,
-                            key_hash=key_hash, reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
+                            key_hash=key_hash, scopes=INITIAL_KEY_SCOPES,
+                            reveal_ciphertext=self._fernet.encrypt(api_key.encode()).decode())
             user = users.get_user(work.cur, user_id=user_id)
             work.auth_changed = True
             work.after_commit.append(lambda: self._change_cache(
-                lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True))))
+                lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True, frozenset(INITIAL_KEY_SCOPES)))))
         assert user is not None
         return user, api_key, key_id
 
@@ -175,13 +185,15 @@ class Accounts:
             work.after_commit.append(lambda: self._change_cache(move_keys))
 
     # -- keys -----------------------------------------------------------------------------------
-    def issue_key(self, *, user_id: str, name: str) -> tuple[str, dict[str, Any]]:
+    def issue_key(self, *, user_id: str, name: str,
+                  scopes: tuple[str, ...] = DEFAULT_KEY_SCOPES) -> tuple[str, dict[str, Any]]:
         api_key, prefix, key_hash = generate_key()
         key_id = "key_" + secrets.token_hex(8)
         with self.unit_of_work() as work:
-            keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+            keys.insert_key(work.cur, key_id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash,
+                            scopes=scopes)
             work.auth_changed = True
-        self._change_cache(lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True)))
+        self._change_cache(lambda: self._by_hash.__setitem__(key_hash, KeyOwner(key_id, user_id, True, frozenset(scopes))))
         record = keys.get_key(self.db, user_id=user_id, key_id=key_id)
         assert record is not None
         return api_key, record

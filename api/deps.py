@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from api.accounts import KEY_PREFIX, Accounts
+from api.accounts import KEY_PREFIX, SCOPES, Accounts
 from api.store import Store, users
 from api.store.base import utc_naive
 from api.store.filters import EventFilters
@@ -49,6 +50,7 @@ def _is_admin(request: Request, token: str) -> bool:
 class Tenant:
     user_id: str
     via: str  # "key" or "admin"
+    scopes: frozenset[str] = frozenset(SCOPES)  # a key's own; the admin token (dashboard) may do both
 
 
 async def get_tenant(
@@ -65,7 +67,7 @@ async def get_tenant(
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API key is unknown or revoked", BEARER)
         if x_llmobserve_user and x_llmobserve_user != owner.user_id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "an API key can only act for its own user")
-        return Tenant(owner.user_id, "key")
+        return Tenant(owner.user_id, "key", owner.scopes)
     if not _is_admin(request, token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", BEARER)
     if not x_llmobserve_user:
@@ -78,6 +80,29 @@ async def get_tenant(
 
 
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
+
+
+def require_scope(scope: str) -> Callable[[Tenant], Awaitable[Tenant]]:
+    """A dependency a route declares to say what a key must be allowed to do (DESIGN §13): `ingest` for
+    sending events, `read` for reading costs back. 403 names the missing scope. TenantDep alone (any
+    valid key) is for the few reads an ingest-only key needs, such as budget status for the SDK."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def tenant_with_scope(tenant: TenantDep) -> Tenant:
+        if scope not in tenant.scopes:
+            has = ", ".join(sorted(tenant.scopes)) or "none"
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this API key lacks the '{scope}' scope (it has: {has}); create a key with the "
+                                f"'{scope}' scope in Settings")
+        return tenant
+
+    tenant_with_scope.scope = scope  # type: ignore[attr-defined]  # for the test that every route declares one
+    return tenant_with_scope
+
+
+IngestTenantDep = Annotated[Tenant, Depends(require_scope("ingest"))]
+ReadTenantDep = Annotated[Tenant, Depends(require_scope("read"))]
 
 
 async def require_admin(

@@ -109,14 +109,20 @@ class UserCreated(BaseModel):
     key_id: str
 
 
+Scope = Literal["ingest", "read"]
+
+
 class KeyCreate(BaseModel):
     name: Annotated[StrictStr, Field(min_length=1, max_length=100)] = "default"
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=8, description=(
+        "what the key may do: `ingest` (send events) and/or `read` (analytics, runs, exports)"))] = ["ingest"]
 
 
 class KeyPublic(BaseModel):
     id: str
     name: str
     prefix: str
+    scopes: list[Scope]
     created_at: datetime
     last_used_at: datetime | None
     revoked: bool

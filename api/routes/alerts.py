@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from api.alerts import AlertEngine
 from api.budget_models import ChannelCreated, ChannelIn, ChannelPublic, ChannelsPublic, DeliveriesPublic
-from api.deps import StoreDep, TenantDep
+from api.deps import ReadTenantDep, StoreDep
 from api.models import Message
 from api.outbound import RefusedTarget
 from api.store import alerts
@@ -28,7 +28,7 @@ def _public(channel: dict[str, Any]) -> dict[str, Any]:
             "created_at": channel["created_at"]}
 
 
-def get_owned_channel(tenant: TenantDep, db: StoreDep,
+def get_owned_channel(tenant: ReadTenantDep, db: StoreDep,
                       channel_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """The channel if it is the caller's; otherwise 404 naming the id."""
     channel = alerts.get_channel(db, tenant_id=tenant.user_id, channel_id=channel_id)
@@ -48,7 +48,7 @@ class TestDelivery(BaseModel):
 
 
 @router.post("/v1/alert-channels", response_model=ChannelCreated, status_code=201)
-def create_channel(body: ChannelIn, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
+def create_channel(body: ChannelIn, tenant: ReadTenantDep, engine: EngineDep) -> dict[str, Any]:
     """Add a webhook (signed, Standard Webhooks) or Slack channel; a webhook's secret is shown only here."""
     try:
         channel, secret = engine.create_channel(tenant_id=tenant.user_id, type=body.type, url=body.url)
@@ -58,26 +58,26 @@ def create_channel(body: ChannelIn, tenant: TenantDep, engine: EngineDep) -> dic
 
 
 @router.get("/v1/alert-channels", response_model=ChannelsPublic)
-def list_channels(tenant: TenantDep, db: StoreDep) -> ChannelsPublic:
+def list_channels(tenant: ReadTenantDep, db: StoreDep) -> ChannelsPublic:
     """The tenant's alert channels (URLs shown by host only; secrets never)."""
     return ChannelsPublic(data=[_public(c) for c in alerts.list_channels(db, tenant_id=tenant.user_id)])
 
 
 @router.delete("/v1/alert-channels/{channel_id}", response_model=Message, responses={404: {"model": Message}})
-def delete_channel(channel: OwnedChannel, tenant: TenantDep, db: StoreDep) -> Message:
+def delete_channel(channel: OwnedChannel, tenant: ReadTenantDep, db: StoreDep) -> Message:
     """Remove a channel; its pending deliveries are given up."""
     alerts.delete_channel(db, tenant_id=tenant.user_id, channel_id=channel["id"])
     return Message(detail=f"alert channel {channel['id']} deleted")
 
 
 @router.post("/v1/alert-channels/{channel_id}/test", response_model=TestDelivery, responses={404: {"model": Message}})
-def test_channel(channel: OwnedChannel, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
+def test_channel(channel: OwnedChannel, tenant: ReadTenantDep, engine: EngineDep) -> dict[str, Any]:
     """Send one test delivery now and answer how the receiver took it (not retried)."""
     return engine.send_test(tenant_id=tenant.user_id, channel=channel, now=datetime.now(UTC))
 
 
 @router.get("/v1/alert-deliveries", response_model=DeliveriesPublic)
-def list_deliveries(tenant: TenantDep, db: StoreDep,
+def list_deliveries(tenant: ReadTenantDep, db: StoreDep,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> DeliveriesPublic:
     """The latest deliveries, newest first, each with every attempt and its status code."""
     return DeliveriesPublic(data=alerts.list_deliveries(db, tenant_id=tenant.user_id, limit=limit))

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import FiltersDep, StoreDep, TenantDep
+from api.deps import FiltersDep, ReadTenantDep, StoreDep
 from api.models import BreakdownPublic, SummaryPublic, TimeseriesPublic
 from api.store import analytics
 
@@ -14,14 +14,14 @@ GroupBy = Literal["provider", "model", "customer_id"]
 
 
 @router.get("/summary", response_model=SummaryPublic)
-def read_summary(tenant: TenantDep, db: StoreDep, filters: FiltersDep) -> SummaryPublic:
+def read_summary(tenant: ReadTenantDep, db: StoreDep, filters: FiltersDep) -> SummaryPublic:
     """Totals for the period; unpriced calls and tokens are counted apart, never as $0."""
     return SummaryPublic(**analytics.summary(db, tenant_id=tenant.user_id, filters=filters))
 
 
 @router.get("/timeseries", response_model=TimeseriesPublic)
 def read_timeseries(
-    tenant: TenantDep, db: StoreDep, filters: FiltersDep,
+    tenant: ReadTenantDep, db: StoreDep, filters: FiltersDep,
     interval: Annotated[Literal["day", "hour"], Query()] = "day",
     group_by: Annotated[GroupBy | None, Query()] = None,
 ) -> TimeseriesPublic:
@@ -32,7 +32,7 @@ def read_timeseries(
 
 @router.get("/breakdown", response_model=BreakdownPublic)
 def read_breakdown(
-    tenant: TenantDep, db: StoreDep, filters: FiltersDep, by: Annotated[GroupBy, Query()] = "provider",
+    tenant: ReadTenantDep, db: StoreDep, filters: FiltersDep, by: Annotated[GroupBy, Query()] = "provider",
 ) -> BreakdownPublic:
     """Cost, calls, tokens, errors and latency p50/p95 per provider, model or customer."""
     return BreakdownPublic(by=by, data=analytics.breakdown(db, tenant_id=tenant.user_id, filters=filters, by=by))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api import budgets as service
 from api.budget_models import BudgetIn, BudgetPublic, BudgetsPublic, BudgetsStatusPublic, BudgetUpdate
-from api.deps import StoreDep, TenantDep
+from api.deps import ReadTenantDep, StoreDep, TenantDep
 from api.models import Message
 from api.store import Store, alerts, budgets
 
@@ -34,7 +34,7 @@ def _check_channels(db: Store, tenant_id: str, channel_ids: list[str] | None) ->
                                        "msg": f"alert channel {channel_id} not found"}])
 
 
-def get_owned_budget(tenant: TenantDep, db: StoreDep,
+def get_owned_budget(tenant: ReadTenantDep, db: StoreDep,
                      budget_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """The budget if it is the caller's; otherwise 404 naming the id."""
     budget = budgets.get_budget(db, tenant_id=tenant.user_id, budget_id=budget_id)
@@ -47,7 +47,7 @@ OwnedBudget = Annotated[dict[str, Any], Depends(get_owned_budget)]
 
 
 @router.post("", response_model=BudgetPublic, status_code=201)
-def create_budget(body: BudgetIn, tenant: TenantDep, db: StoreDep) -> dict[str, Any]:
+def create_budget(body: BudgetIn, tenant: ReadTenantDep, db: StoreDep) -> dict[str, Any]:
     """Create a budget; it resets by itself at each period start in its timezone."""
     _check_channels(db, tenant.user_id, body.channel_ids)
     fields = {**body.model_dump(exclude={"scope"}), **_scope_columns(body.scope.model_dump())}
@@ -57,7 +57,7 @@ def create_budget(body: BudgetIn, tenant: TenantDep, db: StoreDep) -> dict[str, 
 
 
 @router.get("", response_model=BudgetsPublic)
-def list_budgets(tenant: TenantDep, db: StoreDep) -> BudgetsPublic:
+def list_budgets(tenant: ReadTenantDep, db: StoreDep) -> BudgetsPublic:
     """Every budget with its spend, projection and status in the current period."""
     now = _now()
     return BudgetsPublic(data=[service.standing(db, b, now=now)
@@ -83,7 +83,7 @@ def read_budget(budget: OwnedBudget, db: StoreDep) -> dict[str, Any]:
 
 
 @router.patch("/{budget_id}", response_model=BudgetPublic, responses={404: {"model": Message}})
-def update_budget(body: BudgetUpdate, budget: OwnedBudget, tenant: TenantDep, db: StoreDep) -> dict[str, Any]:
+def update_budget(body: BudgetUpdate, budget: OwnedBudget, tenant: ReadTenantDep, db: StoreDep) -> dict[str, Any]:
     """Change the fields given; a new scope replaces the old one whole."""
     changes = body.model_dump(exclude_unset=True, exclude={"scope"})
     for field in ("name", "amount_usd", "period", "timezone", "thresholds_percent", "enforce"):
@@ -100,7 +100,7 @@ def update_budget(body: BudgetUpdate, budget: OwnedBudget, tenant: TenantDep, db
 
 
 @router.delete("/{budget_id}", response_model=Message, responses={404: {"model": Message}})
-def delete_budget(budget: OwnedBudget, tenant: TenantDep, db: StoreDep) -> Message:
+def delete_budget(budget: OwnedBudget, tenant: ReadTenantDep, db: StoreDep) -> Message:
     """Delete a budget; alerts already queued for it are still delivered."""
     budgets.delete_budget(db, tenant_id=tenant.user_id, budget_id=budget["id"])
     return Message(detail=f"budget {budget['id']} deleted")

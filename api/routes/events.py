@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.config import settings
-from api.deps import FiltersDep, StoreDep, TenantDep
+from api.deps import FiltersDep, IngestTenantDep, ReadTenantDep, StoreDep
 from api.ingest import EnvelopeError, prepare
 from api.models import EventIn, EventsAccepted, Message
 from api.price_book import PriceBook
@@ -31,7 +31,7 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
         "type": "object", "required": ["events"], "title": "EventsIn",
         "properties": {"events": {"type": "array", "items": TypeAdapter(EventIn).json_schema()}}}}}}},
 )
-async def create_events(request: Request, tenant: TenantDep, db: StoreDep):  # type: ignore[no-untyped-def]
+async def create_events(request: Request, tenant: IngestTenantDep, db: StoreDep):  # type: ignore[no-untyped-def]
     """Store a batch of usage events; answers after they are committed to disk."""
     body = await request.body()
     try:
@@ -54,7 +54,7 @@ async def create_events(request: Request, tenant: TenantDep, db: StoreDep):  # t
 
 @router.get("/export", responses={200: {"content": {"text/csv": {}, ARROW_STREAM: {}}}})
 def export_events(
-    tenant: TenantDep, db: StoreDep, filters: FiltersDep,
+    tenant: ReadTenantDep, db: StoreDep, filters: FiltersDep,
     format: Annotated[Literal["csv", "arrow"], Query()] = "csv",
     limit: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
 ) -> Response:

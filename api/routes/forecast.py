@@ -8,14 +8,14 @@ from fastapi import APIRouter, HTTPException, Query
 from api import budgets as service
 from api.budget_models import ForecastPublic
 from api.budget_periods import zone
-from api.deps import StoreDep, TenantDep
+from api.deps import ReadTenantDep, StoreDep
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 
 @router.get("/forecast", response_model=ForecastPublic)
 def read_forecast(
-    tenant: TenantDep, db: StoreDep,
+    tenant: ReadTenantDep, db: StoreDep,
     period: Annotated[Literal["day", "week", "month"], Query()] = "month",
     timezone: Annotated[str, Query(max_length=64, description="IANA name")] = "UTC",
     provider: Annotated[str | None, Query(max_length=64)] = None,

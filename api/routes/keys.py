@@ -33,8 +33,8 @@ def list_keys(user_id: KeyManagerDep, db: StoreDep, accounts: AccountsDep) -> Ke
 
 @router.post("", response_model=KeyCreated, status_code=201)
 def create_key(body: KeyCreate, user_id: KeyManagerDep, accounts: AccountsDep) -> KeyCreated:
-    """Issue a new key; the full key is in this answer only."""
-    api_key, record = accounts.issue_key(user_id=user_id, name=body.name)
+    """Issue a new key (scopes default to ingest only); the full key is in this answer only."""
+    api_key, record = accounts.issue_key(user_id=user_id, name=body.name, scopes=tuple(sorted(set(body.scopes))))
     return KeyCreated(**record, api_key=api_key)
 
 

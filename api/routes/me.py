@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.deps import AccountsDep, StoreDep, TenantDep
+from api.deps import AccountsDep, ReadTenantDep, StoreDep
 from api.models import InitialKeyReveal, UserPublic
 from api.store import users
 
@@ -10,7 +10,7 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("", response_model=UserPublic)
-def read_me(tenant: TenantDep, db: StoreDep) -> UserPublic:
+def read_me(tenant: ReadTenantDep, db: StoreDep) -> UserPublic:
     """The acting user's profile (email, names, user type)."""
     user = users.get_user(db, user_id=tenant.user_id)
     if user is None:
@@ -19,7 +19,7 @@ def read_me(tenant: TenantDep, db: StoreDep) -> UserPublic:
 
 
 @router.post("/initial-key", response_model=InitialKeyReveal)
-def reveal_initial_key(tenant: TenantDep, accounts: AccountsDep) -> InitialKeyReveal:
+def reveal_initial_key(tenant: ReadTenantDep, accounts: AccountsDep) -> InitialKeyReveal:
     """The initial API key, in full, exactly once; afterwards only its prefix."""
     if tenant.via != "admin":
         raise HTTPException(403, "the initial key is revealed only to the dashboard")

@@ -8,27 +8,38 @@ from typing import Any
 
 from api.store.base import Queries, Store, utcnow
 
-KEY_COLUMNS = "id, user_id, name, prefix, created_at, last_used_at, revoked_at, revoked_at IS NOT NULL AS revoked"
+KEY_COLUMNS = ("id, user_id, name, prefix, scopes, created_at, last_used_at, revoked_at,"
+               " revoked_at IS NOT NULL AS revoked")
+
+
+def _scopes_text(scopes: tuple[str, ...] | list[str]) -> str:
+    return ",".join(sorted(set(scopes)))
+
+
+def _with_scopes(row: dict[str, Any]) -> dict[str, Any]:
+    """Scopes are stored as 'ingest,read'; callers get a sorted list."""
+    return {**row, "scopes": row["scopes"].split(",")}
 
 
 def insert_key(db: Queries, *, key_id: str, user_id: str, name: str, prefix: str,
-               key_hash: str, reveal_ciphertext: str | None = None) -> datetime:
+               key_hash: str, scopes: tuple[str, ...] | list[str], reveal_ciphertext: str | None = None) -> datetime:
     now = utcnow()
     db.execute(
-        "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, reveal_ciphertext, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [key_id, user_id, name, prefix, key_hash, reveal_ciphertext, now],
+        "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, reveal_ciphertext, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [key_id, user_id, name, prefix, key_hash, _scopes_text(scopes), reveal_ciphertext, now],
     )
     return now
 
 
 def list_keys(db: Queries, *, user_id: str) -> list[dict[str, Any]]:
-    return db.fetchdicts(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at", [user_id])
+    rows = db.fetchdicts(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at", [user_id])
+    return [_with_scopes(row) for row in rows]
 
 
 def get_key(db: Queries, *, user_id: str, key_id: str) -> dict[str, Any] | None:
     rows = db.fetchdicts(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? AND id = ?", [user_id, key_id])
-    return rows[0] if rows else None
+    return _with_scopes(rows[0]) if rows else None
 
 
 def revoke_key(db: Queries, *, user_id: str, key_id: str) -> None:
@@ -41,11 +52,12 @@ def revoke_all_keys(db: Queries, *, user_id: str) -> None:
                [utcnow(), user_id])
 
 
-def all_key_hashes(db: Queries) -> list[tuple[str, str, str, bool]]:
-    """(hash, key id, user id, usable) for every key, to fill the in-memory auth cache at start."""
-    return db.fetchall(
-        "SELECT k.key_hash, k.id, k.user_id, k.revoked_at IS NULL AND u.active FROM api_keys k"
+def all_key_hashes(db: Queries) -> list[tuple[str, str, str, bool, tuple[str, ...]]]:
+    """(hash, key id, user id, usable, scopes) for every key, to fill the in-memory auth cache at start."""
+    rows = db.fetchall(
+        "SELECT k.key_hash, k.id, k.user_id, k.revoked_at IS NULL AND u.active, k.scopes FROM api_keys k"
         " JOIN users u ON u.id = k.user_id")
+    return [(*row[:4], tuple(row[4].split(","))) for row in rows]
 
 
 def take_initial_key(db: Store, *, user_id: str) -> tuple[str | None, str | None, bool]:

@@ -52,13 +52,16 @@ def test_user_created_creates_the_user_under_its_clerk_id_with_an_api_key(api: A
     assert key["prefix"].startswith("llmo_") and not key["revoked"]
 
 
-def test_the_new_key_works_in_the_sdk_at_once(api: ApiServer) -> None:
+def test_the_new_key_works_in_the_sdk_at_once_and_reads_too(api: ApiServer) -> None:
     event = clerk_event("user.created")
     send_clerk_event(api, event).raise_for_status()
     user = TestUser(id=event["data"]["id"], email=clerk_email(event), api_key=initial_key(api, event["data"]["id"]),
                     key_id="")
 
     assert post_events(api, user, [make_event()]).json()["accepted"] == 1
+    # the setup guide uses the sign-up key for both: it has both scopes (DESIGN §13)
+    assert [k["scopes"] for k in keys_of(api, user.id)] == [["ingest", "read"]]
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=user.headers).json()["calls"] == 1
 
 
 def test_the_log_names_the_event_and_the_user_but_shows_only_the_key_prefix(api: ApiServer) -> None:

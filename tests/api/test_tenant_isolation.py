@@ -62,3 +62,24 @@ def test_tenant_reads_need_the_user_header_with_the_admin_token(api: ApiServer) 
     answer = httpx.get(f"{api.url}/v1/analytics/summary", headers=api.admin())
     assert answer.status_code == 400
     assert "X-LLMObserve-User" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_an_ingest_only_key_reads_nothing_not_even_its_own_owners(api: ApiServer, user: TestUser, path: str) -> None:
+    post_events(api, user, [make_event(customer_id="own-customer")])
+    key = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(user.id), json={"name": "app"}).json()
+    answer = httpx.get(f"{api.url}{path}", headers={"Authorization": f"Bearer {key['api_key']}"},
+                       params={"group_by": "customer_id"})
+    assert answer.status_code == 403
+    assert "'read' scope" in answer.json()["detail"] and "own-customer" not in answer.text
+
+
+def test_a_read_key_of_one_tenant_cannot_act_for_another(api: ApiServer, user: TestUser, other_user: TestUser) -> None:
+    post_events(api, other_user, [make_event(customer_id="secret-customer-of-b")])
+    key = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(user.id),
+                     json={"name": "notebook", "scopes": ["read"]}).json()
+    headers = {"Authorization": f"Bearer {key['api_key']}"}
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers={**headers, "X-LLMObserve-User": other_user.id}
+                     ).status_code == 403
+    answer = httpx.get(f"{api.url}/v1/analytics/breakdown", headers=headers, params={"by": "customer_id"})
+    assert answer.status_code == 200 and "secret-customer-of-b" not in answer.text

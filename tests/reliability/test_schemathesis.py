@@ -56,6 +56,14 @@ def as_sdk(tenant: TestUser) -> dict[str, str]:
     return tenant.headers
 
 
+@pytest.fixture(scope="module")
+def as_ingest_only(fuzz_api: ApiServer, tenant: TestUser) -> dict[str, str]:
+    """A key with the default scopes (ingest only): every read must be a clean 403, never a 5xx."""
+    key = httpx.post(f"{fuzz_api.url}/clerk/api-keys", headers=fuzz_api.admin(tenant.id), json={"name": "app"})
+    assert key.json()["scopes"] == ["ingest"]
+    return {"Authorization": f"Bearer {key.json()['api_key']}"}
+
+
 def app_schema() -> dict:
     from api.main import app  # the same code the server process runs; no database is opened here
 
@@ -88,6 +96,13 @@ def test_no_operation_answers_5xx_as_dashboard(case: schemathesis.Case, as_dashb
 @FAST
 def test_no_operation_answers_5xx_with_key(case: schemathesis.Case, as_sdk: dict[str, str], fuzz_api: ApiServer) -> None:
     call_as(case, fuzz_api, as_sdk)
+
+
+@schema.parametrize()
+@settings(max_examples=5, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+def test_no_operation_answers_5xx_with_an_ingest_only_key(case: schemathesis.Case, as_ingest_only: dict[str, str],
+                                                          fuzz_api: ApiServer) -> None:
+    call_as(case, fuzz_api, as_ingest_only)
 
 
 @pytest.mark.soak

@@ -51,7 +51,9 @@ class Tenant:
         events.append(make_event(customer_id=self.customer, run_id=self.run_id))  # a priced one too
         assert post_events(api, self.user, events).json()["accepted"] == 5
         self.extra_key = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(self.user.id),
-                                    json={"name": f"keyname-{name}-{tag}"}).json()
+                                    json={"name": f"keyname-{name}-{tag}"}).json()  # ingest only (the default)
+        self.read_key = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(self.user.id),
+                                   json={"name": f"readkey-{name}-{tag}", "scopes": ["read"]}).json()
         paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
         if "/v1/prices/{provider}/{model}" in paths:  # custom prices, when the API has them
             answer = httpx.put(f"{api.url}/v1/prices/openai/{self.model}", headers=self.user.headers,
@@ -70,7 +72,8 @@ class Tenant:
             self.channel_id = channel.json()["id"]
         self.markers = {self.user.email, self.user.id, self.user.key_id, self.user.api_key,
                         self.user.api_key[:9], self.extra_key["id"], self.extra_key["api_key"],
-                        self.extra_key["name"], f"First{name}{tag}", f"Last{name}{tag}", self.customer,
+                        self.extra_key["name"], self.read_key["id"], self.read_key["api_key"], self.read_key["name"],
+                        f"First{name}{tag}", f"Last{name}{tag}", self.customer,
                         self.model, self.run_id, self.run_name, self.tag_value, f"err-{name}-{tag}"}
         self.markers |= {m for m in (self.budget_id, self.channel_id) if m}
 
@@ -153,7 +156,9 @@ def test_no_endpoint_leaks_or_changes_another_tenants_data(matrix_api: ApiServer
     a, b = tenants
     b_before = read_surface(api, b)
     assert any(b.run_name in text for _, text in b_before.values()), "B's seed is not visible to B itself"
-    callers = {"A key": a.user.headers, "admin+A": api.admin(a.user.id)}
+    callers = {"A key": a.user.headers, "admin+A": api.admin(a.user.id),
+               "A ingest-only key": {"Authorization": f"Bearer {a.extra_key['api_key']}"},
+               "A read-only key": {"Authorization": f"Bearer {a.read_key['api_key']}"}}
 
     rows, failures = [], []
     for method, path, spec in operations(api):

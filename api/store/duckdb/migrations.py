@@ -265,4 +265,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        9,
+        """
+        -- Key scopes (DESIGN §13): what a key may do, a non-empty subset of {ingest, read}, stored as a
+        -- comma-separated list. Every key made before scopes existed keeps doing what it could: both.
+        ALTER TABLE api_keys ADD COLUMN scopes VARCHAR NOT NULL DEFAULT 'ingest,read';
+        """,
+    ),
 ]

@@ -57,3 +57,59 @@ def test_no_issued_key_is_ever_in_the_database_file(fresh_api: ApiServer) -> Non
     for key in (owner.api_key, extra):
         assert key.encode() not in raw
         assert key[9:].encode() not in raw  # not even the secret part without its prefix
+
+
+# -- scopes (DESIGN §13) ------------------------------------------------------------------------------
+def _new_key(api: ApiServer, user: TestUser, **body: object) -> httpx.Response:
+    return httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(user.id), json={"name": "scoped", **body})
+
+
+def test_a_new_key_may_only_ingest_by_default_and_a_read_is_refused_naming_the_scope(
+        api: ApiServer, user: TestUser) -> None:
+    key = _new_key(api, user).json()
+    assert key["scopes"] == ["ingest"]
+    listed = {k["id"]: k["scopes"] for k in httpx.get(f"{api.url}/clerk/api-keys", headers=api.admin(user.id)).json()["data"]}
+    assert listed == {user.key_id: ["ingest", "read"], key["id"]: ["ingest"]}
+    ingest_only = TestUser(user.id, user.email, key["api_key"], key["id"])
+    assert post_events(api, ingest_only, [make_event()]).json()["accepted"] == 1
+    for path in ("/v1/analytics/summary", "/v1/analytics/breakdown", "/v1/runs", "/v1/events/export"):
+        answer = httpx.get(f"{api.url}{path}", headers=ingest_only.headers)
+        assert answer.status_code == 403, path
+        assert answer.json()["detail"].startswith("this API key lacks the 'read' scope (it has: ingest)")
+    # the owner's initial key, which has both, reads what the ingest-only key sent
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=user.headers).json()["calls"] == 1
+
+
+def test_a_read_only_key_reads_but_cannot_send_events(api: ApiServer, user: TestUser) -> None:
+    post_events(api, user, [make_event()])
+    key = _new_key(api, user, scopes=["read"]).json()
+    assert key["scopes"] == ["read"]
+    reader = TestUser(user.id, user.email, key["api_key"], key["id"])
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=reader.headers).json()["calls"] == 1
+    answer = post_events(api, reader, [make_event()])
+    assert answer.status_code == 403
+    assert "lacks the 'ingest' scope (it has: read)" in answer.json()["detail"]
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=reader.headers).json()["calls"] == 1
+
+
+def test_a_key_with_both_scopes_does_both(api: ApiServer, user: TestUser) -> None:
+    key = _new_key(api, user, scopes=["read", "ingest", "read"]).json()
+    assert key["scopes"] == ["ingest", "read"]
+    both = TestUser(user.id, user.email, key["api_key"], key["id"])
+    assert post_events(api, both, [make_event()]).json()["accepted"] == 1
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=both.headers).json()["calls"] == 1
+
+
+def test_scopes_must_be_a_non_empty_subset_of_ingest_and_read(api: ApiServer, user: TestUser) -> None:
+    for scopes in ([], ["admin"], "read", ["ingest", None]):
+        answer = _new_key(api, user, scopes=scopes)
+        assert answer.status_code == 422, scopes
+        assert "scopes" in answer.text
+
+
+def test_the_initial_sign_up_key_has_both_scopes(api: ApiServer) -> None:
+    fresh = create_user(api)
+    [key] = httpx.get(f"{api.url}/clerk/api-keys", headers=api.admin(fresh.id)).json()["data"]
+    assert key["scopes"] == ["ingest", "read"]
+    assert post_events(api, fresh, [make_event()]).status_code == 200
+    assert httpx.get(f"{api.url}/v1/analytics/summary", headers=fresh.headers).json()["calls"] == 1
