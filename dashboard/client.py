@@ -133,8 +133,9 @@ def keys(user_id: str) -> list[dict[str, Any]]:
     return _get("/clerk/api-keys", user_id)["data"]
 
 
-def create_key(user_id: str, name: str) -> dict[str, Any]:
-    answer = _call("POST", "/clerk/api-keys", user_id=user_id, json={"name": name}).json()
+def create_key(user_id: str, name: str, scopes: list[str] | None = None) -> dict[str, Any]:
+    body = {"name": name, **({"scopes": scopes} if scopes else {})}
+    answer = _call("POST", "/clerk/api-keys", user_id=user_id, json=body).json()
     keys.clear(user_id)
     return answer
 

@@ -35,15 +35,21 @@ else:
     st.info("Generate a key below to start sending calls.")
 
 st.subheader("Generate a new API key")
+SCOPES = {"ingest": "ingest: send calls (SDK, OpenTelemetry)", "read": "read: analytics, runs, exports (notebooks)"}
 with st.form("new_key", clear_on_submit=True):
     name = st.text_input("Key name", placeholder="e.g. production, staging, notebook", max_chars=100)
+    scopes = st.multiselect("Scopes", list(SCOPES), default=["ingest"], format_func=SCOPES.__getitem__,
+                            help="A key inside your app needs only ingest; a notebook needs read.")
     if st.form_submit_button("Generate New API Key", type="primary"):
         if not name.strip():
             st.error("Give the key a name, so you can tell your keys apart.")
+        elif not scopes:
+            st.error("Choose at least one scope: ingest, read, or both.")
         else:
-            state["llmo_new_key"] = client.create_key(user_id, name.strip())
+            state["llmo_new_key"] = client.create_key(user_id, name.strip(), scopes)
 if new_key := state.get("llmo_new_key"):
-    st.warning(f"**New key “{new_key['name']}” — shown only once.** Copy it now.", icon=":material/warning:")
+    st.warning(f"**New key “{new_key['name']}” ({', '.join(new_key['scopes'])}) — shown only once.** Copy it now.",
+               icon=":material/warning:")
     st.code(new_key["api_key"], language=None)
     st.button("I have copied it", on_click=state.pop, args=("llmo_new_key", None))
 
@@ -63,22 +69,25 @@ if notice := state.pop("llmo_key_notice", None):
 keys = client.keys(user_id)
 if not keys:
     st.caption("No keys yet.")
-header = st.columns([3, 2, 3, 3, 2, 2])
-for col, label in zip(header, ["Name", "Prefix", "Created (UTC)", "Last used (UTC)", "Status", ""], strict=True):
+WIDTHS = [3, 2, 2, 3, 3, 2, 2]
+header = st.columns(WIDTHS)
+for col, label in zip(header, ["Name", "Prefix", "Scopes", "Created (UTC)", "Last used (UTC)", "Status", ""],
+                      strict=True):
     col.markdown(f"**{label}**" if label else "")
 for key in keys:
-    row = st.columns([3, 2, 3, 3, 2, 2], vertical_alignment="center")
+    row = st.columns(WIDTHS, vertical_alignment="center")
     row[0].write(key["name"])
     row[1].markdown(f"`{key['prefix']}…`")
-    row[2].write(ui.when(key["created_at"]))
-    row[3].write(ui.when(key["last_used_at"]))
-    row[4].markdown(f":red[revoked {ui.when(key['revoked_at'])[:10]}]" if key["revoked"] else ":green[active]")
+    row[2].write(", ".join(key.get("scopes") or []))
+    row[3].write(ui.when(key["created_at"]))
+    row[4].write(ui.when(key["last_used_at"]))
+    row[5].markdown(f":red[revoked {ui.when(key['revoked_at'])[:10]}]" if key["revoked"] else ":green[active]")
     if key["revoked"]:
         continue
     if state.get("llmo_confirm_revoke") == key["id"]:
-        row[5].button("Confirm revoke", key=f"confirm-{key['id']}", type="primary", on_click=revoke,
+        row[6].button("Confirm revoke", key=f"confirm-{key['id']}", type="primary", on_click=revoke,
                       args=(key["id"],))
         st.caption(f"Revoking “{key['name']}” cannot be undone: apps using it stop being recorded.")
     else:
-        row[5].button("Revoke", key=f"revoke-{key['id']}", on_click=state.__setitem__,
+        row[6].button("Revoke", key=f"revoke-{key['id']}", on_click=state.__setitem__,
                       args=("llmo_confirm_revoke", key["id"]))

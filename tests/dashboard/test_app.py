@@ -233,13 +233,16 @@ def test_settings_generate_and_revoke_keys(dashboard_env: ApiServer, new_user: D
     at.switch_page("views/settings.py").run()
     [name] = [t for t in at.text_input if t.label == "Key name"]
     name.input("staging")
+    [scopes] = [m for m in at.multiselect if m.label == "Scopes"]
+    assert scopes.value == ["ingest"]  # the default: a key inside an app sends calls only
     click(at, "Generate New API Key").run()
     assert not at.exception
     new_key = [c.value for c in at.code if c.value.startswith("llmo_") and not c.value.endswith("…")
                and c.value != new_user.user.api_key]
     assert len(new_key) == 1
-    assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary",
-                     headers={"Authorization": f"Bearer {new_key[0]}"}).status_code == 200
+    headers = {"Authorization": f"Bearer {new_key[0]}"}
+    assert httpx.post(f"{dashboard_env.url}/v1/events", headers=headers, json={"events": []}).status_code == 200
+    assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary", headers=headers).status_code == 403
     assert "staging" in texts(at)
 
     click(at, "I have copied it").run()
@@ -250,6 +253,26 @@ def test_settings_generate_and_revoke_keys(dashboard_env: ApiServer, new_user: D
     assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary",
                      headers={"Authorization": f"Bearer {new_key[0]}"}).status_code == 401
     assert len([b for b in at.button if b.label == "Revoke"]) == 1
+
+
+def test_settings_chooses_scopes_and_lists_them(dashboard_env: ApiServer, new_user: DashboardUser) -> None:
+    at = log_in(new_user)
+    at.switch_page("views/settings.py").run()
+    [name] = [t for t in at.text_input if t.label == "Key name"]
+    name.input("notebook")
+    [scopes] = [m for m in at.multiselect if m.label == "Scopes"]
+    scopes.set_value(["read"])
+    click(at, "Generate New API Key").run()
+    assert not at.exception
+    [new_key] = [c.value for c in at.code if c.value.startswith("llmo_") and c.value != new_user.user.api_key]
+    headers = {"Authorization": f"Bearer {new_key}"}
+    assert httpx.get(f"{dashboard_env.url}/v1/analytics/summary", headers=headers).status_code == 200
+    assert httpx.post(f"{dashboard_env.url}/v1/events", headers=headers, json={"events": []}).status_code == 403
+    shown = texts(at)
+    assert "ingest, read" in shown  # the initial key's scopes, in the list
+    assert [k["scopes"] for k in httpx.get(f"{dashboard_env.url}/clerk/api-keys",
+                                           headers=dashboard_env.admin(new_user.id)).json()["data"]] == \
+        [["ingest", "read"], ["read"]]
 
 
 def test_one_user_never_sees_another_users_data(dashboard_env: ApiServer, seeded_user: DashboardUser) -> None:
