@@ -8,7 +8,7 @@ import duckdb
 import httpx
 
 from api.store.duckdb import migrations
-from api.store.db import utcnow
+from api.store.base import utcnow
 from tests.factories import TestUser, make_event, post_events
 from tests.server import ApiServer
 
