@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.deps import StoreDep, TenantDep
+from api.deps import ReadTenantDep, StoreDep
 from api.models import Message, ReconciliationImportPublic, ReconciliationPublic
 from api.reconciliation import PROVIDERS, ExportError, parse_export, reconcile
 from api.store import reconciliation as store
@@ -27,7 +27,7 @@ EXPORT_BODY = {"requestBody": {"required": True, "description": (
 @router.post("/imports", response_model=ReconciliationImportPublic, openapi_extra=EXPORT_BODY,
              responses={400: {"model": Message}, 422: {"model": Message}})
 async def create_import(
-    request: Request, tenant: TenantDep, db: StoreDep, provider: Annotated[ProviderName, Query()],
+    request: Request, tenant: ReadTenantDep, db: StoreDep, provider: Annotated[ProviderName, Query()],
     kind: Annotated[Literal["usage", "cost"] | None, Query(description="detected from the export when left out")] = None,
 ) -> ReconciliationImportPublic:
     """Import a provider's usage or cost export; the days it covers replace any earlier import of them."""
@@ -54,7 +54,7 @@ def _first_day_from(moment: datetime) -> date:
 
 @router.get("", response_model=ReconciliationPublic, responses={422: {"model": Message}})
 def read_reconciliation(
-    tenant: TenantDep, db: StoreDep,
+    tenant: ReadTenantDep, db: StoreDep,
     start: Annotated[datetime | None, Query(description="ISO 8601; a day is in range when its start is in [start, end)")] = None,
     end: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
     provider: Annotated[ProviderName | None, Query()] = None,

@@ -249,7 +249,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (
         5,
         """
-        -- Key scopes (DESIGN §13), as in the DuckDB store's migration 7: every existing key keeps both.
+        -- Key scopes (DESIGN §13), as in the DuckDB store's migration 9: every existing key keeps both.
         ALTER TABLE api_keys ADD COLUMN scopes VARCHAR NOT NULL DEFAULT 'ingest,read';
         """,
     ),

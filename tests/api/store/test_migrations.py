@@ -14,11 +14,11 @@ from tests.server import ApiServer
 
 
 def _database_before_scopes(path: Path) -> None:
-    """A database as the version before key scopes left it (migrations up to 6), with a user and a key."""
+    """A database as the version before key scopes left it (migrations up to 8), with a user and a key."""
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
     for version, sql in migrations.MIGRATIONS:
-        if version >= 7:
+        if version >= 9:
             break
         con.execute(sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
