@@ -82,6 +82,16 @@ async def get_tenant(
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
+def check_scope(tenant: Tenant, scope: str) -> Tenant:
+    """The tenant, if its key may do `scope`; else 403 naming the scope."""
+    if scope not in tenant.scopes:
+        has = ", ".join(sorted(tenant.scopes)) or "none"
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this API key lacks the '{scope}' scope (it has: {has}); create a key with the "
+                            f"'{scope}' scope in Settings")
+    return tenant
+
+
 def require_scope(scope: str) -> Callable[[Tenant], Awaitable[Tenant]]:
     """A dependency a route declares to say what a key must be allowed to do (DESIGN §13): `ingest` for
     sending events, `read` for reading costs back. 403 names the missing scope. TenantDep alone (any
@@ -90,12 +100,7 @@ def require_scope(scope: str) -> Callable[[Tenant], Awaitable[Tenant]]:
         raise ValueError(f"unknown scope {scope!r}")
 
     async def tenant_with_scope(tenant: TenantDep) -> Tenant:
-        if scope not in tenant.scopes:
-            has = ", ".join(sorted(tenant.scopes)) or "none"
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"this API key lacks the '{scope}' scope (it has: {has}); create a key with the "
-                                f"'{scope}' scope in Settings")
-        return tenant
+        return check_scope(tenant, scope)
 
     tenant_with_scope.scope = scope  # type: ignore[attr-defined]  # for the test that every route declares one
     return tenant_with_scope

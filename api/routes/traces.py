@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.config import settings
-from api.deps import AccountsDep, StoreDep, get_tenant
+from api.deps import AccountsDep, StoreDep, check_scope, get_tenant
 from api.ingest import price_valid, validate_events
 from api.otlp import (JSON, PROTOBUF, OtlpError, decode_request, map_request, media_type, rejection_reason,
                       response_body, status_body)
@@ -66,7 +66,8 @@ async def export_traces(
     """Store the GenAI spans of an OTLP trace export as usage events; answers after they are committed."""
     protobuf = media_type(request.headers.get("content-type")) == PROTOBUF
     try:
-        tenant = await get_tenant(request, accounts, authorization, x_llmobserve_user)
+        # Declared by hand, not as IngestTenantDep: an auth error must answer in the request's OTLP encoding.
+        tenant = check_scope(await get_tenant(request, accounts, authorization, x_llmobserve_user), "ingest")
     except HTTPException as exc:
         return _error(exc.status_code, str(exc.detail), protobuf, exc.headers)
     body = await request.body()

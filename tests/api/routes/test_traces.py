@@ -152,6 +152,14 @@ def test_without_a_valid_key_the_export_answers_401_in_its_own_encoding(
     assert as_json.status_code == 401 and as_json.json()["code"] == 16
 
 
+def test_a_read_only_key_may_not_export_traces(api: ApiServer, user: TestUser) -> None:
+    made = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(user.id), json={"name": "r", "scopes": ["read"]})
+    headers = {"Authorization": f"Bearer {made.json()['api_key']}"}
+    answer = post_traces(api, None, export(span()), encoding="json", headers=headers)
+    assert answer.status_code == 403 and "'ingest' scope" in answer.json()["message"]
+    assert calls(api, user) == 0
+
+
 def test_an_export_over_the_limit_gets_a_413_and_a_gzip_bomb_too(api: ApiServer, user: TestUser) -> None:
     big = os.urandom(17 * 1024 * 1024)  # over the 16 MiB /v1/traces limit
     answer = post_traces(api, user, big)
