@@ -67,9 +67,9 @@ def issue_keys_every_way(api: ApiServer, clerk_key: rsa.RSAPrivateKey) -> list[s
     keys.append(revealed)
 
     by_dashboard = httpx.post(f"{api.url}/clerk/api-keys", headers=api.admin(operator_made.id),
-                              json={"name": "dashboard"}).json()
+                              json={"name": "dashboard", "scopes": ["ingest", "read"]}).json()
     keys.append(by_dashboard["api_key"])
-    by_session = httpx.post(f"{api.url}/clerk/api-keys", json={"name": "browser"},
+    by_session = httpx.post(f"{api.url}/clerk/api-keys", json={"name": "browser", "scopes": ["ingest", "read"]},
                             headers={"Authorization": f"Bearer {session_token(clerk_key, clerk_id)}"})
     assert by_session.status_code == 201, by_session.text
     keys.append(by_session.json()["api_key"])
