@@ -9,6 +9,7 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,8 @@ def generate_key() -> tuple[str, str, str]:
 # not also read every customer's costs.
 SCOPES = ("ingest", "read")
 INITIAL_KEY_SCOPES = SCOPES
+UNKNOWN_KEY_SECONDS = 1.0  # within the 1 s a revocation takes to reach every replica (DESIGN §9)
+UNKNOWN_KEYS_REMEMBERED = 10_000
 DEFAULT_KEY_SCOPES = ("ingest",)
 
 
@@ -77,6 +80,7 @@ class Accounts:
         self._by_hash: dict[str, KeyOwner] = {}
         self._last_used: dict[str, datetime] = {}
         self._revision: int | None = None
+        self._unknown: dict[str, float] = {}  # hash of a key the store did not know → until when (monotonic)
         self._local_changes = 0  # this process's own cache changes, so a reload never undoes one
         self.reload()
 
@@ -111,6 +115,28 @@ class Accounts:
             return None
         self._last_used[owner.key_id] = utcnow()
         return owner
+
+    def look_up(self, api_key: str) -> KeyOwner | None:
+        """A key missing from this replica's cache may have been issued on another replica since the last
+        poll: read it from the store, so a new key works on every replica at once. A key the store does
+        not know is remembered for a second, so repeating a bad key cannot make every request a query."""
+        if not self.db.shared:  # one process: the cache is always current
+            return None
+        key_hash, now = hash_key(api_key), time.monotonic()
+        if key_hash in self._by_hash or self._unknown.get(key_hash, 0.0) > now:  # known revoked, or just asked
+            return None
+        cache = self._by_hash
+        found = keys.key_owner(self.db, key_hash=key_hash)
+        if found is None:
+            if len(self._unknown) >= UNKNOWN_KEYS_REMEMBERED:
+                self._unknown.clear()
+            self._unknown[key_hash] = now + UNKNOWN_KEY_SECONDS
+            return None
+        owner = KeyOwner(*found)
+        with self._lock:
+            if self._by_hash is cache:  # a reload since the read holds this key's newer state: keep that one
+                cache[key_hash] = owner
+        return self.authenticate(api_key) if owner.usable else None
 
     def save_last_used(self) -> None:
         with self._lock:

@@ -63,6 +63,8 @@ async def get_tenant(
     token = _bearer(authorization)
     if token.startswith(KEY_PREFIX):
         owner = accounts.authenticate(token)
+        if owner is None and accounts.db.shared:  # issued on another replica since this one's last poll?
+            owner = await run_in_threadpool(accounts.look_up, token)
         if owner is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API key is unknown or revoked", BEARER)
         if x_llmobserve_user and x_llmobserve_user != owner.user_id:

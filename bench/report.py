@@ -13,6 +13,7 @@ BUDGETS = {
     "page_s": 2.0,
     "pg_ingest_events_per_s": 25_000,
     "pg_query_p95_ms": 300.0,
+    "otlp_spans_per_s": 20_000,  # DESIGN §14
 }
 
 
@@ -115,8 +116,22 @@ def _budgets(r: dict[str, Any]) -> list[str]:
                     "call), so the references are Python primitives measured in the same run.", ""]
 
 
+def _otlp(r: dict[str, Any]) -> list[str]:
+    ok = r["otlp_spans_per_s"] >= BUDGETS["otlp_spans_per_s"]
+    return ["### OTLP ingest (`python bench/run_all.py --only otlp`)", "", f"Machine: {_machine(r)}; load average "
+            f"{r.get('load_average', 0):.1f} at the end", "",
+            "| path | per s (median of rounds) | p50 ms | p95 ms |", "|---|---|---|---|",
+            f"| `POST /v1/traces`, protobuf, 100 GenAI spans per request ({r['body_bytes']:,} B), 8 clients | "
+            f"{r['otlp_spans_per_s']:,.0f} spans | {r['otlp_p50_ms']:.0f} | {r['otlp_p95_ms']:.0f} |",
+            f"| `POST /v1/events`, 100 events per batch, 8 clients, same run | {r['events_100_per_s']:,.0f} events | | |",
+            "", f"- OTLP ingest, acknowledged = committed (budget ≥ {BUDGETS['otlp_spans_per_s']:,} spans/s, "
+                f"DESIGN §14): {_verdict(ok)}; {r['otlp_spans_per_s'] / r['events_100_per_s']:.2f}× the "
+                "`/v1/events` rate at the same batch size", ""]
+
+
 RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
-             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets}
+             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets,
+             "otlp": _otlp}
 
 
 def render_section(name: str, result: dict[str, Any]) -> str:

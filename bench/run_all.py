@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md (`make bench`).
 
-    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics,budgets] [--rows 10000000]
+    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics,budgets,otlp] [--rows 10000000]
 
 Each benchmark writes bench/results/<name>.json (git-ignored); this script renders each section found
 there, with the machine it ran on, into its own marked block of docs/benchmarks.md. A section not run
@@ -58,6 +58,9 @@ def run(selected: set[str], rows: int) -> None:
     if "pg_analytics" in selected:
         from bench import bench_postgres
         save("pg_analytics", bench_postgres.analytics(rows))
+    if "otlp" in selected:
+        from bench import bench_otlp
+        save("otlp", bench_otlp.run())
     if "budgets" in selected:
         from bench import bench_budgets
         save("budgets", bench_budgets.run())
@@ -69,7 +72,7 @@ def load(name: str) -> dict | None:
 
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics", "budgets")
+SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics", "budgets", "otlp")
 
 
 def _block(name: str) -> tuple[str, str]:
@@ -79,7 +82,8 @@ def _block(name: str) -> tuple[str, str]:
 # How each section's heading starts, to adopt a document written before the per-section markers.
 HEADINGS = {"### SDK overhead": "sdk", "### Ingest (": "ingest", "### Analytics over": "analytics",
             "### Dashboard pages": "dashboard", "### PostgreSQL ingest": "pg_ingest",
-            "### PostgreSQL analytics": "pg_analytics", "### Budget check": "budgets"}
+            "### PostgreSQL analytics": "pg_analytics", "### Budget check": "budgets",
+            "### OTLP ingest": "otlp"}
 
 
 def _existing_blocks(generated: str) -> dict[str, str]:

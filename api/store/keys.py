@@ -60,6 +60,14 @@ def all_key_hashes(db: Queries) -> list[tuple[str, str, str, bool, tuple[str, ..
     return [(*row[:4], tuple(row[4].split(","))) for row in rows]
 
 
+def key_owner(db: Queries, *, key_hash: str) -> tuple[str, str, bool, tuple[str, ...]] | None:
+    """(key id, user id, usable, scopes) of one key, for a replica that has not loaded it yet."""
+    rows = db.fetchall(
+        "SELECT k.id, k.user_id, k.revoked_at IS NULL AND u.active, k.scopes FROM api_keys k"
+        " JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?", [key_hash])
+    return (*rows[0][:3], tuple(rows[0][3].split(","))) if rows else None
+
+
 def take_initial_key(db: Store, *, user_id: str) -> tuple[str | None, str | None, bool]:
     """Return the encrypted initial key and forget it in the same transaction: it can be read once
     (the row is locked while read where replicas share the store)."""
