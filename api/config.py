@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     llmobserve_alert_allow_private_targets: bool = False
     # PostgreSQL: connections per API process for reads and short transactions (the writer has its own).
     pg_pool_size: int = 10
+    # Price data without an upgrade (docs/cost-truth.md): a genai-prices data file, or a URL polled for one.
+    llmobserve_prices_file: str | None = None
+    llmobserve_prices_url: str | None = None
+    llmobserve_prices_interval_s: float = 3600.0
 
     @field_validator("llmobserve_admin_token", "llmobserve_secret_key")
     @classmethod

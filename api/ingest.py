@@ -17,7 +17,7 @@ import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
 from api.models import EventIn, EventsIn, RejectedEvent
-from api.pricing import MAX_COST_PICO, SLOT_SECONDS, CustomPrice, Priced, price_batch
+from api.pricing import MAX_COST_PICO, Priced, Timeline, price_batch
 from api.store.base import utcnow
 
 _batch = TypeAdapter(EventsIn)
@@ -159,22 +159,21 @@ def _epoch_us(value: datetime) -> int:
 
 
 def _prices(events: list[EventIn], epoch_us: list[int],
-            custom: dict[tuple[str, str], CustomPrice] | None) -> list[Priced]:
-    slot_us = SLOT_SECONDS * 1_000_000
+            custom: dict[tuple[str, str], Timeline] | None) -> list[Priced]:
     return price_batch([
-        (e["provider"], e["model"], micros // slot_us, e.get("service_tier"), e.get("input_tokens", 0),
+        (e["provider"], e["model"], micros, e.get("service_tier"), e.get("input_tokens", 0),
          e.get("cached_input_tokens", 0), e.get("cache_write_tokens", 0), e.get("output_tokens", 0),
          e.get("cache_write_1h_tokens", 0), e.get("cost_usd"))
         for e, micros in zip(events, epoch_us)], custom)
 
 
 def prepare(tenant_id: str, body: bytes, *, max_events: int,
-            custom: dict[tuple[str, str], CustomPrice] | None = None) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
+            custom: dict[tuple[str, str], Timeline] | None = None) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
     """A posted body → (priced rows or None, how many were sent, rejections by index)."""
     return price_valid(tenant_id, validate_batch(body, max_events=max_events), custom)
 
 
-def price_valid(tenant_id: str, batch: ValidBatch, custom: dict[tuple[str, str], CustomPrice] | None = None
+def price_valid(tenant_id: str, batch: ValidBatch, custom: dict[tuple[str, str], Timeline] | None = None
                 ) -> tuple[pa.Table | None, int, list[RejectedEvent]]:
     """Validated events → (priced rows or None, how many were sent, rejections by index)."""
     if not batch.events:
@@ -186,7 +185,7 @@ def price_valid(tenant_id: str, batch: ValidBatch, custom: dict[tuple[str, str],
 
 
 def to_rows(tenant_id: str, events: list[EventIn],
-            custom: dict[tuple[str, str], CustomPrice] | None = None) -> tuple[pa.Table | None, list[int]]:
+            custom: dict[tuple[str, str], Timeline] | None = None) -> tuple[pa.Table | None, list[int]]:
     """Price each event (with the tenant's custom prices, if any) and lay the batch out as the events
     table's columns (`cost_pico` for cost). Events costing more than the store holds exactly are left out
     and their positions returned, for a per-event rejection."""
@@ -228,5 +227,6 @@ def _layout(tenant_id: str, events: list[EventIn], epoch_us: list[int], priced: 
     columns["pricing_status"] = pa.array([p.status for p in priced], pa.string())
     columns["pricing_source"] = pa.array([p.source for p in priced], pa.string())
     columns["pricing_version"] = pa.array([p.version for p in priced], pa.string())
+    columns["pricing_fallback"] = pa.array([p.fallback for p in priced], pa.string())
     columns["received_at"] = pa.array([utcnow()] * n, pa.timestamp("us"))
     return pa.table(columns)

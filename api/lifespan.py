@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from api import price_data
 from api.accounts import Accounts
 from api.alert_worker import AlertWorker
 from api.alerts import AlertEngine
@@ -78,6 +79,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.alerts = engine = AlertEngine(db, SecretBox(settings.secret_key()),
                                             allow_private=settings.llmobserve_alert_allow_private_targets)
     worker = AlertWorker(engine, interval_s=settings.llmobserve_alert_interval_s)
+    updater = price_data.start(file=settings.llmobserve_prices_file, url=settings.llmobserve_prices_url,
+                               interval_s=settings.llmobserve_prices_interval_s)
     where = "the environment" if settings.llmobserve_admin_token else f"{settings.data_dir / 'admin_token'}"
     log.info("store: %s", db.describe())
     log.info("admin token: read from %s (never logged)", where)
@@ -95,6 +98,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for task in background:
             task.cancel()
+        if updater is not None:
+            updater.stop()
         accounts.save_last_used()
         worker.stop()
         db.close()

@@ -8,7 +8,7 @@ from api.config import settings
 from api.lifespan import lifespan
 from api.middleware import BodyLimitMiddleware
 from api.routes import (admin, alerts, analytics, budgets, dashboard_auth, events, forecast, health, keys, me, prices,
-                        reconciliation, runs, traces, webhooks)
+                        reconciliation, reprice, runs, traces, webhooks, whatif)
 from api.store import BadValue
 
 app = FastAPI(
@@ -27,6 +27,6 @@ async def refuse_bad_value(request: Request, exc: BadValue) -> JSONResponse:
     return JSONResponse({"detail": f"a value in this request cannot be stored: {exc}"}, status_code=422)
 
 
-for module in (health, events, traces, webhooks, analytics, forecast, runs, prices, reconciliation, budgets, alerts, keys,
-               me, admin, dashboard_auth):
+for module in (health, events, traces, webhooks, analytics, whatif, forecast, runs, prices, reprice, reconciliation,
+               budgets, alerts, keys, me, admin, dashboard_auth):
     app.include_router(module.router)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictFloat, StrictInt, StrictStr,
+                      model_validator)
 from typing_extensions import Required, TypedDict
 
 Tokens = Annotated[StrictInt, Field(ge=0, le=10**12)]
@@ -157,20 +158,42 @@ PerMtok = Annotated[Decimal, Field(ge=0, le=100_000, decimal_places=6)]
 
 
 class CustomPriceIn(BaseModel):
-    input_per_mtok: PerMtok
-    output_per_mtok: PerMtok
+    """Per-million-token prices, or a discount off the list price at each event's time (not both)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field must not look applied
+
+    effective_from: datetime | None = Field(None, description="ISO 8601; default now. Back-date a negotiated "
+                                            "price here, then re-price (POST /v1/reprice) to change stored costs.")
+    input_per_mtok: PerMtok | None = None
+    output_per_mtok: PerMtok | None = None
     cached_input_per_mtok: PerMtok | None = Field(None, description="defaults to the input price")
     cache_write_per_mtok: PerMtok | None = Field(None, description="defaults to the input price")
+    discount_percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=6)] | None = Field(
+        None, description="percent off genai-prices' list price at the event's time")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CustomPriceIn:
+        prices = [self.input_per_mtok, self.output_per_mtok, self.cached_input_per_mtok, self.cache_write_per_mtok]
+        if self.discount_percent is not None:
+            if any(p is not None for p in prices):
+                raise ValueError("give either discount_percent or per-million-token prices, not both")
+        elif self.input_per_mtok is None or self.output_per_mtok is None:
+            raise ValueError("input_per_mtok and output_per_mtok are required (or give discount_percent)")
+        return self
 
 
 class CustomPricePublic(BaseModel):
     provider: str
     model: str
-    input_per_mtok: Decimal
-    cached_input_per_mtok: Decimal
-    cache_write_per_mtok: Decimal
-    output_per_mtok: Decimal
-    updated_at: datetime
+    version: str = Field(description="what an event priced with this version carries as pricing_version")
+    effective_from: datetime
+    effective_to: datetime | None = Field(description="the next version's effective_from; null: in force now")
+    input_per_mtok: Decimal | None
+    cached_input_per_mtok: Decimal | None
+    cache_write_per_mtok: Decimal | None
+    output_per_mtok: Decimal | None
+    discount_percent: Decimal | None
+    created_at: datetime
 
 
 # -- dashboard login --------------------------------------------------------------------------------
@@ -198,6 +221,7 @@ class SummaryPublic(BaseModel):
     unpriced_tokens: int
     error_calls: int
     incomplete_calls: int
+    tier_fallback_calls: int = Field(description="calls priced at the standard rate: no rate for their service tier")
     customers: int
     avg_latency_ms: float | None
     first_event_at: datetime | None
@@ -286,6 +310,8 @@ class EventPublic(BaseModel):
     pricing_status: str
     pricing_source: str | None
     pricing_version: str | None
+    pricing_fallback: str | None = Field(None, description='"service_tier" when priced at the standard rate '
+                                         "because the price data has no rate for the call's tier at its time")
 
 
 class RunDetailPublic(BaseModel):
@@ -323,3 +349,92 @@ class ReconciliationRow(BaseModel):
 
 class ReconciliationPublic(BaseModel):
     data: list[ReconciliationRow]
+
+
+# -- re-pricing and what-if -----------------------------------------------------------------------
+class RepriceIn(BaseModel):
+    """Which stored events to re-price with what is in force now (custom versions, current snapshot)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime = Field(description="ISO 8601, inclusive")
+    end: datetime = Field(description="ISO 8601, exclusive")
+    provider: Annotated[StrictStr, Field(max_length=64)] | None = None
+    model: Annotated[StrictStr, Field(max_length=256)] | None = None
+    customer_id: Annotated[StrictStr, Field(max_length=256)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RepriceIn:
+        start = self.start if self.start.tzinfo else self.start.replace(tzinfo=UTC)
+        end = self.end if self.end.tzinfo else self.end.replace(tzinfo=UTC)
+        if end <= start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class RepriceApplyIn(RepriceIn):
+    expected_new_cost_usd: Decimal = Field(description="new_cost_usd from the preview; 409 if it no longer matches")
+
+
+class RepriceModelRow(BaseModel):
+    provider: str
+    model: str
+    current_cost_usd: Usd
+    new_cost_usd: Usd
+    events: int
+
+
+class RepriceDayRow(BaseModel):
+    day: date
+    current_cost_usd: Usd
+    new_cost_usd: Usd
+
+
+class RepricePreview(BaseModel):
+    events: int
+    changed_events: int
+    newly_priced_events: int = Field(description="unpriced events that would get a price")
+    current_cost_usd: Usd
+    new_cost_usd: Usd
+    difference_usd: Usd = Field(description="new − current")
+    by_model: list[RepriceModelRow]
+    by_day: list[RepriceDayRow]
+
+
+class RepriceRunPublic(BaseModel):
+    id: str
+    created_at: datetime
+    start: datetime
+    end: datetime
+    filters: dict[str, str | None]
+    current_cost_usd: Usd
+    new_cost_usd: Usd
+    changed_events: int
+
+
+class RepriceHistoryPublic(BaseModel):
+    data: list[RepriceRunPublic]
+
+
+class WhatIfPublic(BaseModel):
+    calls: int
+    current_cost_usd: Usd
+    target_cost_usd: Usd = Field(description="the same tokens at the target model's list price at each call's time")
+    difference_usd: Usd = Field(description="target − current")
+    unpriceable_calls: int = Field(description="calls the target model had no list price for at their time")
+
+
+class CatalogEntry(BaseModel):
+    provider: str
+    model: str
+    name: str | None
+    input_per_mtok: Decimal | None
+    cached_input_per_mtok: Decimal | None
+    cache_write_per_mtok: Decimal | None
+    output_per_mtok: Decimal | None
+    tiered: bool = Field(description="a higher rate applies above some input size; the prices shown are the base")
+
+
+class CatalogPublic(BaseModel):
+    snapshot_version: str
+    data: list[CatalogEntry]

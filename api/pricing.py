@@ -11,17 +11,20 @@ above the first threshold. Pure functions: no FastAPI or DuckDB here.
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 import genai_prices
-from genai_prices import Usage, calc_price
-from genai_prices.types import TieredPrices
+from genai_prices import Usage, calc_price, data_snapshot
+from genai_prices.types import TieredPrices, TimeOfDateConstraint
+
+from api.price_data import snapshot_version
 
 PRICING_SOURCE = "genai-prices"
-PRICING_VERSION = genai_prices.__version__
+PRICING_VERSION = genai_prices.__version__  # the bundled snapshot's; see current_version()
 PICO = Decimal(10) ** 12
 # The most one event may cost: the store holds every cost up to here exactly (DESIGN §15).
 MAX_COST_PICO = 10**6 * 10**12
@@ -51,10 +54,10 @@ class Priced:
     status: str  # priced | unpriced | client | custom
     source: str | None
     version: str | None
+    fallback: str | None = None  # "service_tier": the tier had no rate, the standard one was used
 
 
 UNPRICED = Priced(None, "unpriced", None, None)
-FREE = Priced(0, "priced", PRICING_SOURCE, PRICING_VERSION)
 
 
 def _usage(input_tokens: int, cached: int, cache_write: int, output: int, cache_write_1h: int = 0) -> Usage:
@@ -101,13 +104,37 @@ def unit_prices(provider: str, model: str, slot: int, tier: str | None) -> UnitP
     )
 
 
+_seen_snapshot: list[object] = [None]
+
+
+def current_version() -> str:
+    """The version of the price data in force. When genai-prices' snapshot was replaced (a prices file,
+    an UpdatePrices fetch), the cached unit prices are dropped first: one identity check per batch."""
+    snapshot = data_snapshot.get_snapshot()
+    if snapshot is not _seen_snapshot[0]:
+        unit_prices.cache_clear()
+        tier_fallback.cache_clear()
+        _seen_snapshot[0] = snapshot
+    return snapshot_version(snapshot)
+
+
+@lru_cache(maxsize=65_536)
+def tier_fallback(provider: str, model: str, slot: int, tier: str | None) -> str | None:
+    """"service_tier" when the call's tier has no rate of its own at that time (priced at the standard
+    rate instead), else None."""
+    if not tier or tier in STANDARD_TIERS:
+        return None
+    resolved = _model_price(provider, model, slot, tier)
+    return "service_tier" if resolved is not None and resolved[1] else None
+
+
 def price_event(*, provider: str, model: str, slot: int, service_tier: str | None, input_tokens: int,
                 cached_input_tokens: int, cache_write_tokens: int, output_tokens: int,
                 cache_write_1h_tokens: int = 0) -> Priced:
     """Cost of one call started in `slot` (epoch seconds // SLOT_SECONDS). No tokens → exactly $0, whatever the model;
     a model genai-prices does not know → unpriced (never $0)."""
     if input_tokens == 0 and output_tokens == 0:
-        return FREE
+        return Priced(0, "priced", PRICING_SOURCE, current_version())
     prices = unit_prices(provider, model, slot, service_tier)
     if prices is None:
         return UNPRICED
@@ -116,28 +143,54 @@ def price_event(*, provider: str, model: str, slot: int, service_tier: str | Non
         exact = _calc(provider, model, when, service_tier,
                       _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
                              cache_write_1h_tokens))
-        return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, PRICING_VERSION)
+        return Priced(_to_pico(exact.total_price), "priced", PRICING_SOURCE, current_version())
     cost = _linear(prices, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cache_write_1h_tokens)
-    return Priced(cost, "priced", PRICING_SOURCE, PRICING_VERSION)
+    return Priced(cost, "priced", PRICING_SOURCE, current_version())
 
 
 @dataclass(frozen=True)
 class CustomPrice:
-    """A tenant's own price for one provider and model, in USD per million tokens."""
+    """One version of a tenant's own price for a provider and model: per-token prices, or a discount off
+    the list price (in millionths of a percent, so it is applied in integers)."""
 
-    input_per_mtok: Decimal
-    cached_input_per_mtok: Decimal
-    cache_write_per_mtok: Decimal
-    output_per_mtok: Decimal
-    version: str  # when it was set, so each event records which price it got
+    version: str
+    effective_from_us: int  # epoch µs
+    units: UnitPrices | None
+    discount_micro: int | None = None
 
-    def unit_prices(self) -> UnitPrices:
+    @staticmethod
+    def per_mtok(*, version: str, effective_from_us: int, input_per_mtok: Decimal, cached_input_per_mtok: Decimal,
+                 cache_write_per_mtok: Decimal, output_per_mtok: Decimal) -> CustomPrice:
         per_token = lambda mtok: _to_pico(mtok / 1_000_000)  # noqa: E731
-        # A custom price has one cache-write rate: 1-hour writes are charged at it too.
-        write = per_token(self.cache_write_per_mtok)
-        return UnitPrices(input=per_token(self.input_per_mtok), cache_read=per_token(self.cached_input_per_mtok),
-                          cache_write=write, cache_write_1h=write, output=per_token(self.output_per_mtok),
-                          request=0, model_ref="custom", tier_threshold=None)
+        # A custom price has one cache-write rate: 1-hour writes are charged at it too; no fee per call.
+        write = per_token(cache_write_per_mtok)
+        units = UnitPrices(input=per_token(input_per_mtok), cache_read=per_token(cached_input_per_mtok),
+                           cache_write=write, cache_write_1h=write, output=per_token(output_per_mtok), request=0,
+                           model_ref="custom", tier_threshold=None)
+        return CustomPrice(version, effective_from_us, units)
+
+
+def discounted(list_pico: int, discount_micro: int) -> int:
+    """A list cost less a discount, rounded half up to the pico-dollar (re-pricing's SQL does the same)."""
+    return (list_pico * (100_000_000 - discount_micro) + 50_000_000) // 100_000_000
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A model's custom versions in effective_from order: the one in force at an instant is the last that
+    started at or before it (so each runs until the next begins); before the first, the list price."""
+
+    starts: tuple[int, ...]
+    prices: tuple[CustomPrice, ...]
+
+    @staticmethod
+    def of(prices: list[CustomPrice]) -> Timeline:
+        ordered = sorted(prices, key=lambda p: p.effective_from_us)
+        return Timeline(tuple(p.effective_from_us for p in ordered), tuple(ordered))
+
+    def at(self, epoch_us: int) -> CustomPrice | None:
+        index = bisect_right(self.starts, epoch_us) - 1
+        return self.prices[index] if index >= 0 else None
 
 
 def _linear(prices: UnitPrices, inp: int, cached: int, write: int, out: int, write_1h: int = 0) -> int:
@@ -146,42 +199,56 @@ def _linear(prices: UnitPrices, inp: int, cached: int, write: int, out: int, wri
             + out * prices.output + prices.request)
 
 
+SLOT_US = SLOT_SECONDS * 1_000_000
+# provider, model, epoch µs, tier, input, cached, cache_write, output, cache_write_1h, client cost
 Call = tuple[str, str, int, str | None, int, int, int, int, int, Decimal | None]
 
 
-def price_batch(calls: list[Call], custom: dict[tuple[str, str], CustomPrice] | None = None) -> list[Priced]:
-    """Price many calls: (provider, model, slot, tier, input, cached, cache_write, output, cache_write_1h,
-    client cost).
+def _list_price(local: dict, call: Call, version: str) -> Priced:
+    provider, model, micros, tier, inp, cached, write, out, write_1h, _ = call
+    if inp == 0 and out == 0:
+        return Priced(0, "priced", PRICING_SOURCE, version)
+    key = (provider, model, micros // SLOT_US, tier)
+    if key not in local:
+        local[key] = unit_prices(*key), tier_fallback(*key)
+    prices, fallback = local[key]
+    if prices is None:
+        return UNPRICED
+    if prices.tier_threshold is not None and inp > prices.tier_threshold:
+        cost = price_event(provider=provider, model=model, slot=key[2], service_tier=tier, input_tokens=inp,
+                           cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out,
+                           cache_write_1h_tokens=write_1h).cost_pico
+    else:
+        cost = _linear(prices, inp, cached, write, out, write_1h)
+    return Priced(cost, "priced", PRICING_SOURCE, version, fallback)
 
-    Precedence: the client's own cost, then the tenant's custom price for (provider, model), then
-    genai-prices. Same answers as price_event, with the unit-price lookup done once per distinct key.
+
+def price_batch(calls: list[Call], custom: dict[tuple[str, str], Timeline] | None = None) -> list[Priced]:
+    """Price many calls (see Call).
+
+    Precedence: the client's own cost; then the tenant's custom version in force at the call's time
+    (per-token prices, or a discount off the list cost); then genai-prices. Same answers as price_event,
+    with the unit-price lookup done once per distinct (provider, model, slot, tier).
     """
-    local: dict[tuple[str, str, int, str | None], UnitPrices | None] = {}
-    custom_units = {key: (price.unit_prices(), price.version) for key, price in (custom or {}).items()}
+    version = current_version()
+    local: dict[tuple[str, str, int, str | None], tuple[UnitPrices | None, str | None]] = {}
     answers: list[Priced] = []
     append = answers.append
-    for provider, model, slot, tier, inp, cached, write, out, write_1h, client_cost in calls:
+    for call in calls:
+        provider, model, micros, tier, inp, cached, write, out, write_1h, client_cost = call
         if client_cost is not None:
             append(client_price(client_cost))
             continue
-        own = custom_units.get((provider, model)) if custom_units else None
-        if own is not None:
-            append(Priced(_linear(own[0], inp, cached, write, out, write_1h), "custom", "custom", own[1]))
-            continue
-        if inp == 0 and out == 0:
-            append(FREE)
-            continue
-        key = (provider, model, slot, tier)
-        prices = local[key] if key in local else local.setdefault(key, unit_prices(*key))
-        if prices is None:
-            append(UNPRICED)
-        elif prices.tier_threshold is not None and inp > prices.tier_threshold:
-            append(price_event(provider=provider, model=model, slot=slot, service_tier=tier, input_tokens=inp,
-                               cached_input_tokens=cached, cache_write_tokens=write, output_tokens=out,
-                               cache_write_1h_tokens=write_1h))
+        own = timeline.at(micros) if custom and (timeline := custom.get((provider, model))) else None
+        if own is None:
+            append(_list_price(local, call, version))
+        elif own.units is not None:
+            append(Priced(_linear(own.units, inp, cached, write, out, write_1h), "custom", "custom", own.version))
         else:
-            append(Priced(_linear(prices, inp, cached, write, out, write_1h), "priced", PRICING_SOURCE,
-                          PRICING_VERSION))
+            listed = _list_price(local, call, version)
+            append(UNPRICED if listed.cost_pico is None else Priced(
+                discounted(listed.cost_pico, own.discount_micro or 0), "custom", "custom", own.version,
+                listed.fallback))
     return answers
 
 
@@ -198,3 +265,68 @@ def reference_cost(*, provider: str, model: str, timestamp: datetime, service_ti
     return _calc(provider, model, when, service_tier,
                  _usage(input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
                         cache_write_1h_tokens)).total_price
+
+
+# -- many slots at once (re-pricing, what-if) ------------------------------------------------------------
+STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # the standard rate by another name
+
+
+def _model_price(provider: str, model: str, slot: int, tier: str | None) -> tuple[object, bool] | None:
+    """(what the unit prices depend on, whether the tier fell back to the standard rate), or None when
+    genai-prices knows no such model. ~10-80 µs, against ~400 µs for the unit prices themselves."""
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        found, info = snapshot.find_provider_model(model, None, PROVIDER_IDS.get(provider, provider), None)
+    except LookupError:
+        return None
+    when = datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
+    context = price_context(tier)
+    own_model = any(info is m for m in found.models)  # a model borrowed from another provider has no variants
+    resolved = info.get_prices(when, context if own_model else None)
+    fallback = bool(context) and tier not in STANDARD_TIERS and not (own_model and any(
+        (v.constraint is None or v.constraint.active(when)) and all(context.get(k) == x for k, x in v.when.items())
+        for v in info.price_variants or ()))
+    return (info.id, repr(sorted(resolved.__dict__.items()))), fallback
+
+
+SLOTS_PER_DAY = 86_400 // SLOT_SECONDS
+
+
+def _varies_within_a_day(provider: str, model: str) -> bool:
+    """Whether any of the model's prices depends on the time of day (else only on the UTC date)."""
+    try:
+        _, info = data_snapshot.get_snapshot().find_provider_model(model, None, PROVIDER_IDS.get(provider, provider),
+                                                                   None)
+    except LookupError:
+        return False
+    conditions = [getattr(p, "constraint", None) for p in (info.prices if isinstance(info.prices, list) else [])]
+    conditions += [v.constraint for v in info.price_variants or ()]
+    return any(isinstance(c, TimeOfDateConstraint) for c in conditions)
+
+
+def unit_prices_many(keys: list[tuple[str, str, int, str | None]]
+                     ) -> dict[tuple[str, str, int, str | None], tuple[UnitPrices, bool] | None]:
+    """Unit prices (and the tier-fallback flag) for many (provider, model, slot, tier) keys, resolved once
+    per UTC day for models whose prices do not change within a day (genai-prices' start dates are UTC
+    dates), once per slot for the few with time-of-day prices, and once per distinct price in force."""
+    intraday: dict[tuple[str, str], bool] = {}
+    by_slot: dict[tuple[str, str, int, str | None], tuple[UnitPrices, bool] | None] = {}
+    by_price: dict[object, UnitPrices | None] = {}
+    answers: dict[tuple[str, str, int, str | None], tuple[UnitPrices, bool] | None] = {}
+    for key in keys:
+        provider, model, slot, tier = key
+        if (provider, model) not in intraday:
+            intraday[(provider, model)] = _varies_within_a_day(provider, model)
+        probe = key if intraday[(provider, model)] else (provider, model, slot - slot % SLOTS_PER_DAY, tier)
+        if probe not in by_slot:
+            resolved = _model_price(*probe)
+            if resolved is None:
+                by_slot[probe] = None
+            else:
+                fingerprint, fallback = resolved
+                if fingerprint not in by_price:
+                    by_price[fingerprint] = unit_prices(*probe)
+                prices = by_price[fingerprint]
+                by_slot[probe] = (prices, fallback) if prices is not None else None
+        answers[key] = by_slot[probe]
+    return answers

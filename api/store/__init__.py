@@ -7,11 +7,12 @@ the queries both backends share. `open_store` picks the backend once, at start-u
 
 from __future__ import annotations
 
-from api.store import alerts, analytics, budgets, events, keys, prices, reconciliation, revisions, users, webhooks
+from api.store import (alerts, analytics, budgets, events, keys, prices, reconciliation, reprice, revisions, users,
+                       webhooks)
 from api.store.base import BadValue, Queries, Store, StoreUnsupported, Transaction
 
 __all__ = ["BadValue", "Queries", "Store", "StoreUnsupported", "Transaction", "alerts", "analytics", "budgets", "events",
-           "keys", "open_store", "prices", "reconciliation", "revisions", "users", "webhooks"]
+           "keys", "open_store", "prices", "reconciliation", "reprice", "revisions", "users", "webhooks"]
 
 
 def is_postgres_url(url: str) -> bool:

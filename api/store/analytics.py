@@ -41,6 +41,7 @@ def summary(db: Store, *, tenant_id: str, filters: EventFilters) -> dict[str, An
                {UNPRICED_CALLS} AS unpriced_calls, {UNPRICED_TOKENS} AS unpriced_tokens,
                {total('calls', "status = 'error'")} AS error_calls,
                {total('calls', "status = 'incomplete'")} AS incomplete_calls,
+               {total('tier_fallback_calls')} AS tier_fallback_calls,
                sum(latency_sum) / nullif(sum(latency_count), 0) AS avg_latency_ms,
                min(first_at) AS first_event_at, max(last_at) AS last_event_at
         FROM ({source}) AS u
@@ -152,7 +153,7 @@ def run_detail(db: Store, *, tenant_id: str, run_id: str) -> tuple[dict[str, Any
         SELECT CAST(id AS VARCHAR) AS id, timestamp, provider, model, operation, customer_id, run_id, run_name,
                input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
                reasoning_tokens, latency_ms, time_to_first_token_ms, stream, status, error_type, http_status, service_tier,
-               tags, cost_usd, pricing_status, pricing_source, pricing_version
+               tags, cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback
         FROM events WHERE tenant_id = ? AND run_id = ? ORDER BY timestamp LIMIT 1000
         """, [tenant_id, run_id])
     return summary_rows[0], events

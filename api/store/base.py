@@ -111,6 +111,17 @@ class Dialect:
     #: Appended to a SELECT inside a transaction that will update the rows it read.
     for_update: str = ""
 
+    #: An integer type wide enough for token counts times pico-dollar prices (re-pricing's arithmetic).
+    wide_int: str = "NUMERIC(38, 0)"
+
+    def slot(self, column: str) -> str:
+        """The 15-minute price slot of a TIMESTAMP column (api.pricing.SLOT_SECONDS), as a BIGINT."""
+        raise NotImplementedError
+
+    def int_div(self, numerator: str, denominator: str) -> str:
+        """Integer division of non-negative whole numbers, rounded down."""
+        raise NotImplementedError
+
 
 # A group-commit writer: (the open transaction, the queued items, this flush's number) → one result per item.
 Writer = Callable[[Transaction, list[Any], int], list[Any]]
@@ -183,6 +194,20 @@ class Store(Queries):
         """Call first in a transaction that changes stored events or usage_hourly (relink, purge,
         re-pricing): no roll-up runs beside it, so none can fold rows it is rewriting under the old
         values. DuckDB needs nothing (it refuses the conflicting write, and the roll-up is retried)."""
+
+    # -- scratch tables (re-pricing and what-if join stored events against small price tables) -----
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Transaction]:
+        """A transaction for a long read that needs scratch tables; it never blocks the other writers."""
+
+    @abstractmethod
+    def rewriting(self) -> AbstractContextManager[Transaction]:
+        """A transaction that rewrites stored events and their hourly totals (re-pricing): no roll-up
+        runs beside it, ingest goes on, and a failure anywhere changes nothing."""
+
+    @abstractmethod
+    def scratch(self, tx: Transaction, tables: dict[str, pa.Table]) -> AbstractContextManager[None]:
+        """Make Arrow tables readable by name inside `tx` until the block ends."""
 
     def backup(self) -> tuple[Path, Future]:
         """An online copy of the whole database into a new file (single-machine stores only)."""

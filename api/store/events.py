@@ -14,7 +14,7 @@ EXPORT_COLUMNS = (
     "CAST(id AS VARCHAR) AS id, timestamp, provider, model, operation, customer_id, run_id, run_name, "
     "input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, "
     "latency_ms, time_to_first_token_ms, stream, status, error_type, http_status, service_tier, tags, sdk_version, "
-    "cost_usd, pricing_status, pricing_source, pricing_version, received_at"
+    "cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback, received_at"
 )
 
 

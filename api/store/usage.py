@@ -22,7 +22,7 @@ ROLLUP_SELECT = """
     SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
            pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
            sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
-           count(latency_ms), min(timestamp), max(timestamp)
+           count(latency_ms), min(timestamp), max(timestamp), count(*) FILTER (WHERE pricing_fallback IS NOT NULL)
     FROM events WHERE {where}
     GROUP BY tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
              pricing_status
@@ -42,19 +42,21 @@ ROLLUP_UPSERT = "INSERT INTO usage_hourly " + ROLLUP_SELECT + """
         latency_sum = usage_hourly.latency_sum + excluded.latency_sum,
         latency_count = usage_hourly.latency_count + excluded.latency_count,
         first_at = least(usage_hourly.first_at, excluded.first_at),
-        last_at = greatest(usage_hourly.last_at, excluded.last_at)
+        last_at = greatest(usage_hourly.last_at, excluded.last_at),
+        tier_fallback_calls = usage_hourly.tier_fallback_calls + excluded.tier_fallback_calls
 """
 
 ROLLUP_COLUMNS = """
     hour AS ts, provider, model, nullif(customer_key, '') AS customer_id, status, pricing_status, calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_sum,
-    latency_count, first_at, last_at
+    latency_count, first_at, last_at, tier_fallback_calls
 """
 RAW_COLUMNS = """
     timestamp AS ts, provider, model, customer_id, status, pricing_status, 1 AS calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
     coalesce(latency_ms, 0) AS latency_sum, CASE WHEN latency_ms IS NULL THEN 0 ELSE 1 END AS latency_count,
-    timestamp AS first_at, timestamp AS last_at
+    timestamp AS first_at, timestamp AS last_at,
+    CASE WHEN pricing_fallback IS NULL THEN 0 ELSE 1 END AS tier_fallback_calls
 """
 
 

@@ -41,7 +41,7 @@ def test_a_duckdb_store_moves_to_postgresql_unchanged(tmp_path: Path) -> None:
     done = copy_store(old.db_path, url)
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
-    for table in ("users", "api_keys", "events", "webhook_deliveries", "custom_prices"):
+    for table in ("users", "api_keys", "events", "webhook_deliveries", "custom_price_versions"):
         assert lines[table][0] == lines[table][1] != "0", done.stdout  # rows on both sides, equal
     assert lines["events"] == ["32", "32"] and lines["users"] == ["2", "2"]
 

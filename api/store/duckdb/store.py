@@ -41,6 +41,14 @@ class DuckDBDialect(Dialect):
     def json_text_param(self, key: str) -> str:
         return "/" + key.replace("~", "~0").replace("/", "~1")  # a JSON Pointer (RFC 6901)
 
+    wide_int = "HUGEINT"
+
+    def slot(self, column: str) -> str:
+        return f"CAST(epoch_us({column}) // 900000000 AS BIGINT)"
+
+    def int_div(self, numerator: str, denominator: str) -> str:
+        return f"(({numerator}) // ({denominator}))"
+
 
 class DuckDBTransaction(Transaction):
     """A cursor inside BEGIN … COMMIT (or any cursor, for statements run on their own)."""
@@ -55,6 +63,10 @@ class DuckDBTransaction(Transaction):
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         self.raw.executemany(sql, rows)
+
+
+def _noop(tx: Transaction, items: list[None], flush_seq: int) -> list[None]:
+    return [None] * len(items)
 
 
 class DuckDBStore(Store):
@@ -76,6 +88,8 @@ class DuckDBStore(Store):
         self._con = duckdb.connect(path, config={"memory_limit": memory_limit, "threads": threads})
         self._local = threading.local()
         self._tx_lock = threading.RLock()
+        self._rewrite_lock = threading.Lock()  # one re-pricing at a time: two would update the same rows
+        self._rollup_holds = 0
         self._migrate()
         # Every group commit gets the next number; events carry theirs (flush_seq), so the rollup can
         # take "everything committed since" without depending on clocks. Numbering resumes above both the
@@ -158,6 +172,48 @@ class DuckDBStore(Store):
     def describe(self) -> str:
         return f"DuckDB file {self.path}"
 
+    # -- scratch tables ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        cur = self._con.cursor()  # a connection of its own: the names it registers are its own
+        try:
+            yield self._begin(cur)
+        finally:
+            self._rollback(DuckDBTransaction(cur))
+            cur.close()
+
+    @contextlib.contextmanager
+    def rewriting(self) -> Iterator[Transaction]:
+        """Beside the writer, not inside it: ingest keeps committing (appends never conflict with the
+        update of older rows). Roll-ups are held, and none is running once the transaction begins."""
+        with self._rewrite_lock:
+            self._rollup_holds += 1
+            try:
+                self.submit(_noop, None).result()  # the writer runs jobs in order: an earlier roll-up is done
+                cur = self._con.cursor()
+                try:
+                    tx = self._begin(cur)
+                    try:
+                        yield tx
+                    except BaseException:
+                        self._rollback(tx)
+                        raise
+                    self._commit(tx)
+                finally:
+                    cur.close()
+            finally:
+                self._rollup_holds -= 1
+
+    @contextlib.contextmanager
+    def scratch(self, tx: Transaction, tables: dict[str, pa.Table]) -> Iterator[None]:
+        for name, table in tables.items():
+            tx.raw.register(name, table)
+        try:
+            yield
+        finally:
+            for name in tables:
+                tx.raw.unregister(name)
+
     # -- schema --------------------------------------------------------------------------------
     def _migrate(self) -> None:
         con = self._con
@@ -188,6 +244,10 @@ class DuckDBStore(Store):
         return self.submit(self._insert_writer, batch)
 
     def roll_up(self) -> Future:
+        if self._rollup_holds:  # a re-pricing is rewriting hourly totals; reads stay exact meanwhile
+            skipped: Future = Future()
+            skipped.set_result(0)
+            return skipped
         return self.submit(events.roll_up, None)
 
     def unrolled_condition(self) -> str:

@@ -253,4 +253,63 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE api_keys ADD COLUMN scopes VARCHAR NOT NULL DEFAULT 'ingest,read';
         """,
     ),
+    (
+        6,
+        """
+        -- Effective-dated custom prices (DESIGN §10): each version is in force from its effective_from
+        -- until the next version's effective_from (docs/cost-truth.md). Either per-million-token prices or
+        -- a discount off the list price at the event's time.
+        CREATE TABLE custom_price_versions (
+            tenant_id VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            effective_from TIMESTAMP NOT NULL,
+            version VARCHAR NOT NULL,
+            input_per_mtok DECIMAL(18, 6),
+            cached_input_per_mtok DECIMAL(18, 6),
+            cache_write_per_mtok DECIMAL(18, 6),
+            output_per_mtok DECIMAL(18, 6),
+            discount_percent DECIMAL(9, 6),
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (tenant_id, provider, model, effective_from)
+        );
+        -- Prices set before versions existed apply from when they were set, under the version name
+        -- their events already carry.
+        INSERT INTO custom_price_versions
+        SELECT tenant_id, provider, model, updated_at, to_char(updated_at, 'YYYY-MM-DD"T"HH24:MI:SS'),
+               input_per_mtok, cached_input_per_mtok, cache_write_per_mtok, output_per_mtok, NULL, updated_at
+        FROM custom_prices;
+        DROP TABLE custom_prices;
+
+        -- Re-pricing runs (DESIGN §10), and the costs each one replaced (one row per changed event), so
+        -- no cost is ever lost: GET /v1/reprice/history lists the runs.
+        CREATE TABLE reprice_runs (
+            id VARCHAR PRIMARY KEY,
+            tenant_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            start_at TIMESTAMP NOT NULL,
+            end_at TIMESTAMP NOT NULL,
+            filters VARCHAR NOT NULL,
+            current_cost_usd DECIMAL(38, 12) NOT NULL,
+            new_cost_usd DECIMAL(38, 12) NOT NULL,
+            changed_events BIGINT NOT NULL
+        );
+        CREATE TABLE reprice_old_costs (
+            run_id VARCHAR NOT NULL,
+            tenant_id VARCHAR NOT NULL,
+            event_id VARCHAR NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            cost_usd DECIMAL(19, 12),
+            pricing_status VARCHAR NOT NULL,
+            pricing_source VARCHAR,
+            pricing_version VARCHAR,
+            pricing_fallback VARCHAR
+        );
+
+        -- "service_tier": priced at the standard rate because the price data has no rate for the call's
+        -- tier at its time (DESIGN §10); counted per hour beside the other totals.
+        ALTER TABLE events ADD COLUMN pricing_fallback VARCHAR;
+        ALTER TABLE usage_hourly ADD COLUMN tier_fallback_calls BIGINT NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

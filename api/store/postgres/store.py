@@ -51,6 +51,14 @@ class PostgresDialect(Dialect):
     def json_text_param(self, key: str) -> str:
         return key
 
+    wide_int = "NUMERIC"
+
+    def slot(self, column: str) -> str:
+        return f"CAST(floor(extract(epoch FROM {column}) / 900) AS BIGINT)"
+
+    def int_div(self, numerator: str, denominator: str) -> str:
+        return f"div({numerator}, {denominator})"
+
 
 def _run_on(conn: psycopg.Connection, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
     try:
@@ -95,6 +103,16 @@ def _arrow(description: Sequence[psycopg.Column], rows: list[tuple[Any, ...]]) -
             values = [None if v is None else str(v) for v in values]
         arrays[column.name] = pa.array(values, kind)
     return pa.table(arrays)
+
+
+def _pg_type(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    if pa.types.is_decimal(kind):
+        return f"NUMERIC({kind.precision}, {kind.scale})"
+    return "VARCHAR"
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -157,6 +175,34 @@ class PostgresStore(Store):
 
     def ping(self) -> bool:
         return self.fetchone("SELECT 1") == (1,)
+
+    # -- scratch tables ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        with self.transaction() as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def rewriting(self) -> Iterator[Transaction]:
+        """Holds the roll-up lock (other replicas' roll-ups skip their turn, a second re-pricing waits);
+        inserts of new events go on: they never touch the rows being rewritten."""
+        with self.transaction() as tx:
+            self.exclude_roll_up(tx)
+            yield tx
+
+    @contextlib.contextmanager
+    def scratch(self, tx: Transaction, tables: dict[str, pa.Table]) -> Iterator[None]:
+        for name, table in tables.items():
+            columns = ", ".join(f"{field.name} {_pg_type(field.type)}" for field in table.schema)
+            tx.execute(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP")
+            if table.num_rows:
+                self.load_arrow(tx, name, table)
+        try:
+            yield
+        finally:
+            for name in tables:  # ON COMMIT DROP, but a second scratch in the same transaction may reuse the name
+                with contextlib.suppress(psycopg.Error):
+                    tx.execute(f"DROP TABLE IF EXISTS {name}")
 
     def describe(self) -> str:
         info = conninfo_to_dict(self.url)

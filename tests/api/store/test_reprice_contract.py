@@ -1,0 +1,110 @@
+"""Re-pricing's store contract, on both backends: the apply rewrites events and their hourly totals in
+one transaction, whatever part of the scope was rolled up already, and a failure changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from api.price_book import _custom, new_version_name
+from api.reprice import price_tables
+from api.store import Store, events, prices, reprice
+from api.store.base import utcnow
+from api.store.filters import EventFilters
+from tests.api.store.test_contract import insert
+from tests.factories import make_event
+
+MODEL = "gpt-4o-mini-2024-07-18"
+HOURLY = ("SELECT hour, provider, model, customer_key, status, pricing_status, calls, cost_usd, tier_fallback_calls "
+          "FROM usage_hourly WHERE tenant_id = ? ORDER BY hour, model, pricing_status")
+
+
+def _version(store: Store, tenant_id: str, model: str, start: object, input_per_mtok: str) -> None:
+    with store.transaction() as tx:
+        prices.put_version(tx, tenant_id=tenant_id, provider="openai", model=model, effective_from=start,
+                           version=new_version_name(utcnow()), input_per_mtok=Decimal(input_per_mtok),
+                           cached_input_per_mtok=Decimal(input_per_mtok), cache_write_per_mtok=Decimal(input_per_mtok),
+                           output_per_mtok=Decimal(1), discount_percent=None)
+
+
+def _tables(store: Store, tenant_id: str, filters: EventFilters):  # type: ignore[no-untyped-def]
+    keys = reprice.price_keys(store, tenant_id=tenant_id, filters=filters)
+    return price_tables(keys, prices.list_versions(store, tenant_id=tenant_id))
+
+
+def _total(store: Store, tenant_id: str) -> Decimal:
+    return Decimal(store.fetchone("SELECT sum(cost_usd) FROM events WHERE tenant_id = ?", [tenant_id])[0])
+
+
+def test_apply_leaves_the_hourly_totals_as_a_full_rebuild_would(store: Store) -> None:
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(hours=6)
+    old = [make_event(model=MODEL, timestamp=(start + timedelta(minutes=20 * i)).isoformat() + "Z") for i in range(9)]
+    house = [make_event(model="house-llm", timestamp=(start + timedelta(minutes=25 * i)).isoformat() + "Z")
+             for i in range(4)]
+    insert(store, "rp1", old + house)
+    insert(store, "other", old[:3])  # another tenant's, same ids: untouched
+    events.roll_up(store).result(timeout=30)  # these are rolled up …
+    late = [make_event(model=MODEL, timestamp=(start + timedelta(minutes=20 * i + 5)).isoformat() + "Z")
+            for i in range(5)]
+    insert(store, "rp1", late)  # … these are not yet
+    other_hours = store.fetchall(HOURLY, ["other"])
+    _version(store, "rp1", MODEL, start, "10")
+    _version(store, "rp1", "house-llm", start - timedelta(days=1), "2")
+    scope = EventFilters(start=start, end=now)
+    tables = _tables(store, "rp1", scope)
+    preview = reprice.preview(store, tenant_id="rp1", filters=scope, tables=tables)
+    expected = sum((Decimal(g["new_cost_usd"] or 0) for g in preview), Decimal(0))
+
+    run = reprice.apply(store, tenant_id="rp1", filters=scope, tables=tables, run_id="run-1",
+                        check=lambda new: new == expected)
+
+    assert run["changed_events"] == len(old) + len(late) + len(house)
+    assert run["new_cost_usd"] == expected == _total(store, "rp1")
+    statuses = store.fetchall("SELECT DISTINCT pricing_status FROM events WHERE tenant_id = 'rp1'")
+    assert statuses == [("custom",)]  # the unpriced ones too
+    repriced_hours = store.fetchall(HOURLY, ["rp1"])
+    events.roll_up(store).result(timeout=30)
+    events.roll_up(store).result(timeout=30)
+    rolled = store.fetchall(HOURLY, ["rp1"])
+    events.rebuild_usage_hourly(store)
+    assert rolled == store.fetchall(HOURLY, ["rp1"])  # exactly what recomputing from the events gives
+    assert len(repriced_hours) <= len(rolled)
+    assert store.fetchall(HOURLY, ["other"]) == other_hours
+    old_costs = store.fetchone("SELECT count(*), count(DISTINCT pricing_status) FROM reprice_old_costs "
+                               "WHERE run_id = 'run-1'")
+    assert old_costs == (len(old) + len(late) + len(house), 2)  # priced and unpriced before, kept
+    [listed] = reprice.history(store, tenant_id="rp1")
+    assert (listed["id"], listed["changed_events"]) == ("run-1", run["changed_events"])
+
+
+def test_a_failed_check_changes_nothing(store: Store) -> None:
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    insert(store, "rp2", [make_event(model=MODEL, timestamp=(now - timedelta(hours=2)).isoformat() + "Z")])
+    events.roll_up(store).result(timeout=30)
+    before = (_total(store, "rp2"), store.fetchall(HOURLY, ["rp2"]))
+    _version(store, "rp2", MODEL, now - timedelta(days=1), "50")
+    scope = EventFilters(start=now - timedelta(days=1), end=now)
+    with pytest.raises(reprice.StalePreview):
+        reprice.apply(store, tenant_id="rp2", filters=scope, tables=_tables(store, "rp2", scope), run_id="run-2",
+                      check=lambda new: False)
+    assert (_total(store, "rp2"), store.fetchall(HOURLY, ["rp2"])) == before
+    assert reprice.history(store, tenant_id="rp2") == []
+    assert store.fetchone("SELECT count(*) FROM reprice_old_costs WHERE tenant_id = 'rp2'") == (0,)
+
+
+def test_versions_are_effective_dated_and_listed_with_their_end(store: Store) -> None:
+    t0 = utcnow().replace(microsecond=0) - timedelta(days=30)
+    for days, price in ((0, "1"), (20, "3"), (10, "2")):
+        _version(store, "rp3", MODEL, t0 + timedelta(days=days), price)
+    listed = prices.list_versions(store, tenant_id="rp3")
+    assert [(v["effective_from"], v["effective_to"]) for v in listed] == [
+        (t0, t0 + timedelta(days=10)), (t0 + timedelta(days=10), t0 + timedelta(days=20)),
+        (t0 + timedelta(days=20), None)]
+    assert [_custom(v).units.input for v in listed] == [10**6, 2 * 10**6, 3 * 10**6]  # pico-dollars a token
+    with store.transaction() as tx:
+        assert prices.delete_versions(tx, tenant_id="rp3", provider="openai", model=MODEL,
+                                      version=listed[1]["version"]) == 1
+    assert [v["effective_to"] for v in prices.list_versions(store, tenant_id="rp3")] == [t0 + timedelta(days=20), None]
