@@ -14,6 +14,8 @@ BUDGETS = {
     "pg_ingest_events_per_s": 25_000,
     "pg_query_p95_ms": 300.0,
     "otlp_spans_per_s": 20_000,  # DESIGN §14
+    "reprice_preview_s": 10.0,
+    "reprice_apply_s": 120.0,
 }
 
 
@@ -132,6 +134,31 @@ def _otlp(r: dict[str, Any]) -> list[str]:
 RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
              "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets,
              "otlp": _otlp}
+def _reprice(r: dict[str, Any]) -> list[str]:
+    during = r["ingest_during_apply"]
+    preview, apply = r["preview_s"]["median"], r["apply_s"]
+    reference = r["reference_update_s"]
+    store = r.get("store", "duckdb")
+    title = "PostgreSQL re-pricing" if store == "postgresql" else "Re-pricing"
+    lines = [f"### {title} {r['rows']:,} stored events, one tenant, {store} "
+             f"(`python -m bench.bench_reprice --store {store}`)", "",
+             f"Machine: {_machine(r)} · load average {r.get('load_average', 0):.1f} at the start (the machine is "
+             "shared with other agents: figures carry that noise)", "",
+             "| step (over HTTP) | seconds | budget (DESIGN §14) | vs bare UPDATE of every cost |", "|---|---|---|---|",
+             f"| preview, median of {len(r['preview_s']['runs'])} | {preview:.1f} | ≤ 10 s: "
+             f"{_verdict(preview <= BUDGETS['reprice_preview_s'])} | {preview / reference:.1f}× |",
+             f"| apply ({r['changed_events']:,} events changed) | {apply:.1f} | ≤ 120 s: "
+             f"{_verdict(apply <= BUDGETS['reprice_apply_s'])} | {apply / reference:.1f}× |",
+             f"| reference: `UPDATE events SET cost_usd = cost_usd + 0` (all rows, same file) | {reference:.1f} | | 1.00× |",
+             "", f"- Totals after apply equal the preview's `new_cost_usd`: {'yes' if r['totals_match'] else '**no**'}",
+             f"- Ingest during the apply: {during['batches']} batches of 100 answered, p50 "
+             f"{(during['p50_ms'] or 0):.0f} ms, slowest {(during['max_ms'] or 0):.0f} ms", ""]
+    return lines
+
+
+RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
+             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets, "reprice": _reprice,
+             "pg_reprice": _reprice}
 
 
 def render_section(name: str, result: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Run every benchmark and write docs/benchmarks.md (`make bench`).
 
-    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics,budgets,otlp] [--rows 10000000]
+    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics,budgets,otlp,reprice,
+        pg_reprice] [--rows 10000000]
 
 Each benchmark writes bench/results/<name>.json (git-ignored); this script renders each section found
 there, with the machine it ran on, into its own marked block of docs/benchmarks.md. A section not run
@@ -64,6 +65,12 @@ def run(selected: set[str], rows: int) -> None:
     if "budgets" in selected:
         from bench import bench_budgets
         save("budgets", bench_budgets.run())
+    if "reprice" in selected:
+        from bench import bench_reprice
+        save("reprice", bench_reprice.run(rows))
+    if "pg_reprice" in selected:
+        from bench import bench_reprice
+        save("pg_reprice", bench_reprice.run(rows, store="postgresql"))
 
 
 def load(name: str) -> dict | None:
@@ -72,7 +79,8 @@ def load(name: str) -> dict | None:
 
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics", "budgets", "otlp")
+SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics", "budgets", "otlp", "reprice",
+            "pg_reprice")
 
 
 def _block(name: str) -> tuple[str, str]:
@@ -83,7 +91,8 @@ def _block(name: str) -> tuple[str, str]:
 HEADINGS = {"### SDK overhead": "sdk", "### Ingest (": "ingest", "### Analytics over": "analytics",
             "### Dashboard pages": "dashboard", "### PostgreSQL ingest": "pg_ingest",
             "### PostgreSQL analytics": "pg_analytics", "### Budget check": "budgets",
-            "### OTLP ingest": "otlp"}
+            "### OTLP ingest": "otlp", "### Re-pricing": "reprice",
+            "### PostgreSQL re-pricing": "pg_reprice"}
 
 
 def _existing_blocks(generated: str) -> dict[str, str]:

@@ -16,6 +16,14 @@ MODELS = ["gpt-4o-mini-2024-07-18", "claude-3-5-haiku-20241022", "gpt-4.1-nano-2
           "claude-sonnet-4-5-20250929", "gpt-5-nano-2025-08-07", "acme-finetune-v2"]
 
 
+# Named, so columns added to the events table later (with defaults) do not break the seed.
+SEED_COLUMNS = ("id, tenant_id, timestamp, provider, model, operation, customer_id, run_id, run_name, input_tokens, "
+                "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, "
+                "time_to_first_token_ms, stream, status, error_type, http_status, service_tier, tags, sdk_version, "
+                "cost_usd, pricing_status, pricing_source, pricing_version, received_at, flush_seq, "
+                "cache_write_1h_tokens")
+
+
 def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1_000_000,
          recent: bool = False) -> float:
     """Insert `rows` events spread over `days` (from 2026-10-01, or ending now when `recent`);
@@ -31,7 +39,7 @@ def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1
     for offset in range(0, rows, chunk):
         n = min(chunk, rows - offset)
         cur.execute(f"""
-            INSERT INTO events
+            INSERT INTO events ({SEED_COLUMNS})
             WITH calls AS (
                 SELECT i, CAST(floor(500 * pow(hash(i) / 18446744073709551615.0, 3)) AS INTEGER) AS customer,
                        i % 10 = 0 AS off_model

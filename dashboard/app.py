@@ -26,6 +26,9 @@ PAGES = [  # (file, title, icon, url_path)
     ("views/runs.py", "Runs", ":material/list_alt:", "runs"),
     ("views/customers.py", "Customers", ":material/group:", "customers"),
     ("views/budgets.py", "Budgets", ":material/savings:", "budgets"),
+    ("views/prices.py", "Prices", ":material/sell:", "prices"),
+    ("views/reprice.py", "Re-price", ":material/currency_exchange:", "reprice"),
+    ("views/reconcile.py", "Reconcile", ":material/fact_check:", "reconcile"),
     ("views/settings.py", "Settings", ":material/settings:", "settings"),
 ]
 DATA_PAGES = {"overview", "runs", "customers"}

@@ -81,13 +81,14 @@ def _detail(response: httpx.Response) -> str:
 
 
 def _call(method: str, path: str, *, user_id: str | None = None, params: dict[str, Any] | None = None,
-          json: Any = None) -> httpx.Response:
+          json: Any = None, content: bytes | None = None, timeout: float | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {admin_token()}"}
     if user_id:
         headers["X-LLMObserve-User"] = user_id
     url = api_url() + path
     try:
-        response = _http().request(method, url, headers=headers, params=params, json=json)
+        response = _http().request(method, url, headers=headers, params=params, json=json, content=content,
+                                   **({"timeout": timeout} if timeout else {}))
     except httpx.HTTPError as exc:
         raise ApiError(f"Cannot reach the llmobserve API at {api_url()} ({type(exc).__name__}). Is it running?") \
             from None
@@ -230,3 +231,60 @@ def test_alert_channel(user_id: str, channel_id: str) -> dict[str, Any]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def alert_deliveries(user_id: str, limit: int = 50) -> list[dict[str, Any]]:
     return _get("/v1/alert-deliveries", user_id, limit=limit)["data"]
+
+
+# -- prices, re-pricing, what-if ----------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def prices(user_id: str) -> list[dict[str, Any]]:
+    """Every version of the user's own prices."""
+    return _get("/v1/prices", user_id)
+
+
+def set_price(user_id: str, provider: str, model: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = _call("PUT", f"/v1/prices/{quote(provider, safe='')}/{quote(model, safe='/')}", user_id=user_id,
+                   json=body).json()
+    prices.clear(user_id)
+    return answer
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def catalog(user_id: str, provider: str | None = None, q: str | None = None) -> dict[str, Any]:
+    return _get("/v1/prices/catalog", user_id, provider=provider, q=q)
+
+
+def reprice_preview(user_id: str, scope: dict[str, Any]) -> dict[str, Any]:
+    """Not cached: the preview must reflect the prices in force right now."""
+    return _call("POST", "/v1/reprice/preview", user_id=user_id, json=scope, timeout=120).json()
+
+
+def reprice(user_id: str, scope: dict[str, Any], expected_new_cost_usd: str) -> dict[str, Any]:
+    answer = _call("POST", "/v1/reprice", user_id=user_id, timeout=600,
+                   json={**scope, "expected_new_cost_usd": expected_new_cost_usd}).json()
+    st.cache_data.clear()  # every cost shown may have changed
+    return answer
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def reprice_history(user_id: str) -> list[dict[str, Any]]:
+    return _get("/v1/reprice/history", user_id)["data"]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def whatif(user_id: str, filters: Filters, target_provider: str, target_model: str) -> dict[str, Any]:
+    return _get("/v1/analytics/whatif", user_id, target_provider=target_provider, target_model=target_model,
+                **filters.params())
+
+
+# -- reconciliation -------------------------------------------------------------------------------------
+def import_export(user_id: str, provider: str, content: bytes) -> dict[str, Any]:
+    """Send a provider export file as it came; a bad file raises ApiError saying where it is wrong."""
+    answer = _call("POST", "/v1/reconciliation/imports", user_id=user_id, params={"provider": provider},
+                   content=content, timeout=60).json()
+    reconciliation.clear(user_id)
+    return answer
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def reconciliation(user_id: str, start: str | None = None, end: str | None = None,
+                   provider: str | None = None) -> list[dict[str, Any]]:
+    return _get("/v1/reconciliation", user_id, start=start, end=end, provider=provider)["data"]

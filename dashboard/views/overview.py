@@ -37,6 +37,10 @@ if summary["unpriced_calls"]:
     st.warning(f"{ui.plural(summary['unpriced_calls'], 'call')} ({ui.plural(summary['unpriced_tokens'], 'token')}) "
                "used models with no known price. They are **not** included in the total cost above.",
                icon=":material/warning:")
+if summary.get("tier_fallback_calls"):
+    st.warning(f"{ui.plural(summary['tier_fallback_calls'], 'call')} used a service tier (priority, flex, batch…) "
+               "the price data had no rate for at the time: priced at the standard rate. A back-dated price or newer "
+               "price data, then re-pricing, corrects them.", icon=":material/warning:")
 
 month = client.forecast(user_id, "month", "UTC")
 cols = st.columns(3)
@@ -75,6 +79,20 @@ with right:
     chart = px.bar(top, x="cost_usd", y="key", orientation="h", labels={"cost_usd": "Cost (USD)", "key": ""})
     chart.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_tickprefix="$")
     st.plotly_chart(chart, width="stretch")
+
+with st.expander("What if these calls had used another model?", icon=":material/compare_arrows:"):
+    left, right = st.columns([1, 2])
+    target_provider = left.selectbox("Provider", ["openai", "anthropic", "google"], key="whatif_provider")
+    known = [m["model"] for m in client.catalog(user_id, target_provider)["data"]]
+    target_model = right.selectbox("Model", known, index=None, placeholder="pick a model", key="whatif_model")
+    if target_model:
+        whatif = client.whatif(user_id, filters, target_provider, target_model)
+        cols = st.columns(3)
+        cols[0].metric("Cost now", ui.usd(whatif["current_cost_usd"]))
+        cols[1].metric(f"At {target_model}'s list price", ui.usd(whatif["target_cost_usd"]),
+                       delta=ui.usd(whatif["difference_usd"]), delta_color="inverse")
+        cols[2].metric("Calls it has no price for", ui.number(whatif["unpriceable_calls"]))
+        st.caption("The same tokens, at the target's list price at each call's own time (standard tier).")
 
 st.subheader("Recent runs")
 recent = ui.run_table(client.runs(user_id, filters, 5))
