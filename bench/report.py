@@ -131,9 +131,6 @@ def _otlp(r: dict[str, Any]) -> list[str]:
                 "`/v1/events` rate at the same batch size", ""]
 
 
-RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
-             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets,
-             "otlp": _otlp}
 def _reprice(r: dict[str, Any]) -> list[str]:
     during = r["ingest_during_apply"]
     preview, apply = r["preview_s"]["median"], r["apply_s"]
@@ -157,8 +154,8 @@ def _reprice(r: dict[str, Any]) -> list[str]:
 
 
 RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
-             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets, "reprice": _reprice,
-             "pg_reprice": _reprice}
+             "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets, "otlp": _otlp,
+             "reprice": _reprice, "pg_reprice": _reprice}
 
 
 def render_section(name: str, result: dict[str, Any]) -> str:
