@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from api import price_data
 from api.deps import ReadTenantDep, StoreDep
-from api.models import CatalogPublic, CustomPriceIn, CustomPricePublic, Message
+from api.models import CustomPriceIn, CustomPricePublic, Message
+from api.price_models import CatalogPublic
 from api.price_book import PriceBook
 from api.store import prices
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ReadTenantDep, StoreDep
-from api.models import Message, RepriceApplyIn, RepriceHistoryPublic, RepriceIn, RepricePreview, RepriceRunPublic
+from api.models import Message
+from api.price_models import RepriceApplyIn, RepriceHistoryPublic, RepriceIn, RepricePreview, RepriceRunPublic
 from api.reprice import PriceTables, preview_answer, price_tables
 from api.store import Store, prices
 from api.store import reprice as store

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import FiltersDep, ReadTenantDep, StoreDep
-from api.models import WhatIfPublic
+from api.price_models import WhatIfPublic
 from api.reprice import list_price_table
 from api.store import reprice as store
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 from api.reprice import PriceTables, exact_costs
 from api.store.base import Queries, Store, Transaction, utcnow
 from api.store.filters import EventFilters, where_clause
-from api.store.usage import ROLLUP_SELECT
+from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
 
 PICO_TO_USD = "CAST({} AS DECIMAL(38, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12))"
 
@@ -66,7 +66,9 @@ TIERED = """
 COMPUTED = """
     WITH ev AS (
         SELECT e.id, e.timestamp, e.provider, e.model, e.cost_usd, e.pricing_status, e.pricing_source,
-               e.pricing_version, e.pricing_fallback, e.service_tier, {slot} AS slot,
+               e.pricing_version, e.pricing_fallback, e.service_tier, {slot} AS slot, e.customer_id, e.status,
+               e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+               e.latency_ms, {rolled} AS rolled,
                CAST(e.input_tokens AS {wide}) AS inp, CAST(e.cached_input_tokens AS {wide}) AS cached,
                CAST(e.cache_write_tokens AS {wide}) AS cw, CAST(e.cache_write_1h_tokens AS {wide}) AS cw1h,
                CAST(e.output_tokens AS {wide}) AS outp
@@ -105,7 +107,8 @@ COMPUTED = """
         FROM listed
     ), final AS (
         SELECT id, timestamp, provider, model, cost_usd, pricing_status, pricing_source, pricing_version,
-               pricing_fallback, new_status,
+               pricing_fallback, new_status, customer_id, status, input_tokens, cached_input_tokens,
+               cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, rolled,
                CASE WHEN new_status = 'client' THEN cost_usd
                     WHEN new_pico IS NOT NULL THEN {new_cost} END AS new_cost,
                CASE new_status WHEN 'client' THEN pricing_source WHEN 'custom' THEN 'custom'
@@ -138,6 +141,7 @@ def _computed(db: Store, tenant_id: str, filters: EventFilters, snapshot_version
     where, params = where_clause(tenant_id, filters, alias="e")
     d = db.dialect
     sql = COMPUTED.format(slot=d.slot("e.timestamp"), wide=d.wide_int, where=where,
+                          rolled=f"NOT ({db.unrolled_condition()})",
                           discounted=d.int_div("list_pico * (100000000 - discount_micro) + 50000000", "100000000"),
                           new_cost=PICO_TO_USD.format("new_pico"))
     return sql, [*params, snapshot_version]
@@ -156,8 +160,10 @@ def preview(db: Store, *, tenant_id: str, filters: EventFilters, tables: PriceTa
             return tx.fetchdicts(GROUPS.format(computed=computed), params)
 
 
-CHANGED_COLUMNS = ("id, timestamp, cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback, "
-                   "new_cost, new_status, new_source, new_version, new_fallback")
+CHANGED_COLUMNS = ("id, timestamp, provider, model, customer_id, status, input_tokens, cached_input_tokens, "
+                   "cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, rolled, cost_usd, pricing_status, "
+                   "pricing_source, pricing_version, pricing_fallback, new_cost, new_status, new_source, new_version, "
+                   "new_fallback")
 
 
 def apply(db: Store, *, tenant_id: str, filters: EventFilters, tables: PriceTables, run_id: str,
@@ -215,22 +221,48 @@ def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, filters: Event
                 run["current_cost_usd"], run["new_cost_usd"], run["changed_events"]])
 
 
+# One group's totals from the changed events already rolled up: their old values with sign -1 (taken
+# out of the group they were in), or their new ones with sign 1 (added to the group they move to).
+DELTA_SELECT = """
+    SELECT ? AS tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status, {status},
+           {sign} * count(*), {sign} * sum({cost}), {sign} * sum(input_tokens), {sign} * sum(cached_input_tokens),
+           {sign} * sum(cache_write_tokens), {sign} * sum(output_tokens), {sign} * sum(reasoning_tokens),
+           {sign} * coalesce(sum(latency_ms), 0), {sign} * count(latency_ms), min(timestamp), max(timestamp),
+           {sign} * count(*) FILTER (WHERE {fallback} IS NOT NULL)
+    FROM rp_changed WHERE rolled
+    GROUP BY date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status, {status}
+"""
+UPSERT_TAIL = ROLLUP_UPSERT[len("INSERT INTO usage_hourly " + ROLLUP_SELECT):]
+
+
 def _rebuild_hours(db: Store, tx: Transaction, tenant_id: str) -> None:
-    """Recount the hourly totals of every hour a changed event is in, from the events already rolled
-    up. Roll-ups are held, so the rolled-up set stays put; later events are rolled up with their new cost."""
+    """Move the changed, already rolled-up events' totals in usage_hourly from their old values to their
+    new ones: minus the old (in the old pricing_status's group), plus the new (in the new one's). Roll-ups
+    are held, so the rolled-up set stays put; later events are rolled up with their new cost.
+
+    Reading the events back after the UPDATE would be slow (every row changed in this transaction), so
+    the deltas come from the scratch table. A group that lost only some of its events to another status
+    keeps a first_at/last_at that may be too wide: those few groups are recounted from the events."""
+    for sign, status, cost, fallback in ((-1, "pricing_status", "cost_usd", "pricing_fallback"),
+                                         (1, "new_status", "new_cost", "new_fallback")):
+        tx.execute("INSERT INTO usage_hourly " + DELTA_SELECT.format(sign=sign, status=status, cost=cost,
+                                                                     fallback=fallback) + UPSERT_TAIL, [tenant_id])
+    tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND calls = 0", [tenant_id])
+    thinned = tx.fetchall(
+        "SELECT DISTINCT u.hour, u.provider, u.model, u.customer_key, u.status, u.pricing_status FROM usage_hourly u "
+        "JOIN rp_changed c ON u.hour = date_trunc('hour', c.timestamp) AND u.provider = c.provider "
+        "AND u.model = c.model AND u.customer_key = coalesce(c.customer_id, '') AND u.status = c.status "
+        "AND u.pricing_status = c.pricing_status WHERE u.tenant_id = ? AND c.rolled AND c.new_status <> c.pricing_status",
+        [tenant_id])
     rolled = f"NOT ({db.unrolled_condition()})"
-    tx.execute("CREATE TEMP TABLE rp_hours AS SELECT DISTINCT date_trunc('hour', timestamp) AS hour FROM rp_changed")
-    try:
-        lo, hi = tx.fetchone("SELECT min(hour), max(hour) FROM rp_hours")  # type: ignore[misc]
-        if lo is None:
-            return
-        tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND hour IN (SELECT hour FROM rp_hours)", [tenant_id])
-        where = (f"tenant_id = ? AND {rolled} AND timestamp >= ? AND timestamp < ? "
-                 "AND date_trunc('hour', timestamp) IN (SELECT hour FROM rp_hours)")
+    for hour, provider, model, customer_key, status, pricing_status in thinned:
+        key = [tenant_id, hour, provider, model, customer_key, status, pricing_status]
+        tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
+                   "AND customer_key = ? AND status = ? AND pricing_status = ?", key)
+        where = (f"tenant_id = ? AND {rolled} AND timestamp >= ? AND timestamp < ? AND provider = ? AND model = ? "
+                 "AND coalesce(customer_id, '') = ? AND status = ? AND pricing_status = ?")
         tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=where),
-                   [tenant_id, lo, hi + timedelta(hours=1)])
-    finally:
-        _drop(tx, "rp_hours")
+                   [tenant_id, hour, hour + timedelta(hours=1), provider, model, customer_key, status, pricing_status])
 
 
 def history(db: Store, *, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -108,3 +108,22 @@ def test_versions_are_effective_dated_and_listed_with_their_end(store: Store) ->
         assert prices.delete_versions(tx, tenant_id="rp3", provider="openai", model=MODEL,
                                       version=listed[1]["version"]) == 1
     assert [v["effective_to"] for v in prices.list_versions(store, tenant_id="rp3")] == [t0 + timedelta(days=20), None]
+
+
+def test_a_version_starting_mid_hour_splits_the_hours_totals_exactly(store: Store) -> None:
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    sent = [make_event(model="house-llm", timestamp=(hour + timedelta(minutes=m)).isoformat() + "Z")
+            for m in (5, 15, 40, 50)]
+    insert(store, "rp4", sent)
+    events.roll_up(store).result(timeout=30)
+    _version(store, "rp4", "house-llm", hour + timedelta(minutes=30), "3")  # the last two only
+    scope = EventFilters(start=hour, end=hour + timedelta(hours=1))
+    tables = _tables(store, "rp4", scope)
+    run = reprice.apply(store, tenant_id="rp4", filters=scope, tables=tables, run_id="run-4", check=lambda new: True)
+    assert run["changed_events"] == 2
+    full = "SELECT pricing_status, calls, first_at, last_at FROM usage_hourly WHERE tenant_id = ? ORDER BY 1"
+    after = store.fetchall(full, ["rp4"])
+    assert [(status, calls) for status, calls, _, _ in after] == [("custom", 2), ("unpriced", 2)]
+    assert after[1][2:] == (hour + timedelta(minutes=5), hour + timedelta(minutes=15))  # no longer spans :40, :50
+    events.rebuild_usage_hourly(store)
+    assert store.fetchall(full, ["rp4"]) == after
