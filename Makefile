@@ -23,12 +23,12 @@ $(STAMP_SERVER): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_DEV): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,dev,frameworks]'
+	$(BIN)/pip install --quiet -e '.[server,dev,analysis,frameworks]'
 	$(BIN)/pip install --quiet --no-deps $(FRAMEWORKS_NO_DEPS)
 	touch $@ $(STAMP_SERVER)
 
 $(STAMP_BENCH): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,dev,frameworks,bench]'
+	$(BIN)/pip install --quiet -e '.[server,dev,analysis,frameworks,bench]'
 	$(BIN)/pip install --quiet --no-deps $(FRAMEWORKS_NO_DEPS)
 	touch $@ $(STAMP_DEV) $(STAMP_SERVER)
 

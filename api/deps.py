@@ -136,11 +136,29 @@ async def get_filters(
     model: Annotated[str | None, Query(max_length=256)] = None,
     customer_id: Annotated[str | None, Query(max_length=256)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(ok|error|incomplete)$")] = None,
+    tag: Annotated[list[str] | None, Query(
+        max_length=20, description="`key:value`, repeatable: only calls carrying every one of these tags")] = None,
 ) -> EventFilters:
     if start and end and utc_naive(end) <= utc_naive(start):
         raise HTTPException(422, "end must be after start")
     return EventFilters(start=utc_naive(start) if start else None, end=utc_naive(end) if end else None,
-                        provider=provider, model=model, customer_id=customer_id, status=status_)
+                        provider=provider, model=model, customer_id=customer_id, status=status_,
+                        tags=parse_tags(tag or []))
+
+
+def parse_tags(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`tag=key:value` → (key, value); the key ends at the first colon, so values may hold colons."""
+    pairs = []
+    for index, text in enumerate(values):
+        key, colon, value = text.partition(":")
+        if not colon or not key:
+            raise HTTPException(422, f"tag filter {index + 1} ({text[:80]!r}) must be key:value, e.g. tag=team:search")
+        if len(key) > 256 or len(value) > 256:
+            raise HTTPException(422, f"tag filter {index + 1}: key and value are at most 256 characters each")
+        if "\x00" in text:
+            raise HTTPException(422, f"tag filter {index + 1}: a NUL character is not allowed")
+        pairs.append((key, value))
+    return tuple(dict.fromkeys(pairs))
 
 
 FiltersDep = Annotated[EventFilters, Depends(get_filters)]

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
+from api.cache_savings import savings_column, savings_pico
 from api.models import EventIn, EventsIn, RejectedEvent
 from api.pricing import MAX_COST_PICO, Priced, Timeline, price_batch
 from api.store.base import utcnow
@@ -198,10 +199,12 @@ def to_rows(tenant_id: str, events: list[EventIn],
         events, epoch_us, priced = [events[i] for i in keep], [epoch_us[i] for i in keep], [priced[i] for i in keep]
         if not events:
             return None, over_bound
-    return _layout(tenant_id, events, epoch_us, priced), over_bound
+    savings = savings_pico(events, lambda some: _prices(some, [_epoch_us(e["timestamp"]) for e in some], custom))
+    return _layout(tenant_id, events, epoch_us, priced, savings), over_bound
 
 
-def _layout(tenant_id: str, events: list[EventIn], epoch_us: list[int], priced: list[Priced]) -> pa.Table:
+def _layout(tenant_id: str, events: list[EventIn], epoch_us: list[int], priced: list[Priced],
+            savings: list[int]) -> pa.Table:
     n = len(events)
     # canonical form (lower case, hyphenated), the form the store compares and answers in
     ids = [i if len(i := e["id"].lower()) == 36 else str(uuid.UUID(i)) for e in events]
@@ -224,6 +227,7 @@ def _layout(tenant_id: str, events: list[EventIn], epoch_us: list[int], priced: 
     columns["tags"] = pa.array([json.dumps(t, sort_keys=True) if (t := e.get("tags")) else None for e in events],
                                pa.string())
     columns["cost_pico"] = pa.array([p.cost_pico for p in priced], pa.int64())
+    columns["cache_savings_usd"] = savings_column(savings)
     columns["pricing_status"] = pa.array([p.status for p in priced], pa.string())
     columns["pricing_source"] = pa.array([p.source for p in priced], pa.string())
     columns["pricing_version"] = pa.array([p.version for p in priced], pa.string())

@@ -208,7 +208,11 @@ class LoginIn(BaseModel):
 
 
 # -- analytics ------------------------------------------------------------------------------------
-class SummaryPublic(BaseModel):
+SAVINGS_DOC = ("what cache reads saved: the cache-read tokens at the uncached input price, less what they cost "
+               "(0 where nothing was cached; cache writes are a cost of their own, not subtracted here)")
+
+
+class SummaryFields(BaseModel):
     total_cost_usd: Usd
     calls: int
     input_tokens: int
@@ -226,6 +230,17 @@ class SummaryPublic(BaseModel):
     avg_latency_ms: float | None
     first_event_at: datetime | None
     last_event_at: datetime | None
+    cache_savings_usd: Usd = Field(description=SAVINGS_DOC)
+
+
+class PreviousPeriod(SummaryFields):
+    start: datetime = Field(description="the previous period's start (inclusive)")
+    end: datetime = Field(description="its end (exclusive): the current period's start")
+
+
+class SummaryPublic(SummaryFields):
+    previous: PreviousPeriod | None = Field(None, description=(
+        "with compare=previous: the same figures for the period of equal length just before start"))
 
 
 class TimeseriesPoint(BaseModel):
@@ -256,11 +271,18 @@ class BreakdownRow(BaseModel):
     error_calls: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    cache_savings_usd: Usd = Field(description=SAVINGS_DOC)
 
 
 class BreakdownPublic(BaseModel):
     by: str
     data: list[BreakdownRow]
+
+
+class TagKeyPublic(BaseModel):
+    key: str
+    values: int = Field(description="how many distinct values the key has in the period")
+    calls: int = Field(description="how many calls carry the key")
 
 
 class RunPublic(BaseModel):

@@ -5,11 +5,15 @@ SQL both engines speak; the fragments that differ come from `db.dialect`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
+from api.store import latency
 from api.store.base import Store
 from api.store.filters import EventFilters, where_clause
-from api.store.usage import usage_source
+from api.store.labels import TAG
+from api.store.usage import dimension_clauses, split_range, usage_source
 
 GROUP_COLUMNS = {"provider": "provider", "model": "model", "customer_id": "customer_id"}
 INTERVALS = {"hour": "hour", "day": "day"}
@@ -28,6 +32,9 @@ UNPRICED_CALLS = total("calls", UNPRICED)
 UNPRICED_TOKENS = total("input_tokens + output_tokens", UNPRICED)
 
 
+SAVINGS = "coalesce(sum(cache_savings_usd), CAST(0 AS DECIMAL(38, 12)))"
+
+
 def summary(db: Store, *, tenant_id: str, filters: EventFilters) -> dict[str, Any]:
     source, params = usage_source(db, tenant_id, filters)
     rows = db.fetchdicts(
@@ -43,7 +50,8 @@ def summary(db: Store, *, tenant_id: str, filters: EventFilters) -> dict[str, An
                {total('calls', "status = 'incomplete'")} AS incomplete_calls,
                {total('tier_fallback_calls')} AS tier_fallback_calls,
                sum(latency_sum) / nullif(sum(latency_count), 0) AS avg_latency_ms,
-               min(first_at) AS first_event_at, max(last_at) AS last_event_at
+               min(first_at) AS first_event_at, max(last_at) AS last_event_at,
+               {SAVINGS} AS cache_savings_usd
         FROM ({source}) AS u
         """, params)
     # A DISTINCT aggregate beside the others makes DuckDB take a much slower plan: ask for it apart.
@@ -51,48 +59,115 @@ def summary(db: Store, *, tenant_id: str, filters: EventFilters) -> dict[str, An
     return {**rows[0], "customers": customers[0] if customers else 0}
 
 
+def _dimension(by: str | None) -> tuple[str, str | None]:
+    """(the usage source's column to group by, the label that source needs): `tag:<key>` and `run_name`
+    come from the label roll-up (see labels.py), the rest are columns of every source."""
+    if by is None:
+        return "CAST(NULL AS VARCHAR)", None
+    if by in GROUP_COLUMNS:
+        return GROUP_COLUMNS[by], None
+    return "label_value", by
+
+
+TIMESERIES_MEASURES = f"""
+    {COST} AS cost_usd, {total('calls')} AS calls, {total('input_tokens')} AS input_tokens,
+    {total('output_tokens')} AS output_tokens, {UNPRICED_CALLS} AS unpriced_calls
+"""
+
+
 def timeseries(db: Store, *, tenant_id: str, filters: EventFilters, interval: str,
                group_by: str | None) -> list[dict[str, Any]]:
+    column, label = _dimension(group_by)
+    source, params = usage_source(db, tenant_id, filters, label)
+    bucket = f"date_trunc('{INTERVALS[interval]}', ts)"
+    rows = db.fetchdicts(
+        f"""SELECT {bucket} AS bucket, {column} AS "group", {TIMESERIES_MEASURES}
+            FROM ({source}) AS u GROUP BY 1, 2 ORDER BY bucket, "group" """, params)
+    if label is None:
+        return rows
     source, params = usage_source(db, tenant_id, filters)
-    group = GROUP_COLUMNS[group_by] if group_by else "CAST(NULL AS VARCHAR)"
-    return db.fetchdicts(
-        f"""
-        SELECT date_trunc('{INTERVALS[interval]}', ts) AS bucket, {group} AS "group",
-               {COST} AS cost_usd, {total('calls')} AS calls,
-               {total('input_tokens')} AS input_tokens, {total('output_tokens')} AS output_tokens,
-               {UNPRICED_CALLS} AS unpriced_calls
-        FROM ({source}) AS u
-        GROUP BY 1, 2 ORDER BY bucket, "group"
-        """, params)
+    totals = db.fetchdicts(f"SELECT {bucket} AS bucket, {TIMESERIES_MEASURES} FROM ({source}) AS u GROUP BY 1", params)
+    rows += unlabelled(rows, totals, key="bucket", group="group")
+    return sorted(rows, key=lambda r: (r["bucket"], r["group"] is None, r["group"] or ""))
 
 
-# Above this many calls in the period, latency percentiles come from a 10% block sample: a sort of
-# every latency costs ~0.3 s at 10M calls, and a million samples estimate p50/p95 well within 1%.
-EXACT_QUANTILES_UP_TO = 1_000_000
+def unlabelled(labelled: list[dict[str, Any]], totals: list[dict[str, Any]], *, key: str | None,
+               group: str) -> list[dict[str, Any]]:
+    """The calls without the label (group None): each total less the labelled rows of the same `key`
+    (a bucket, or everything when key is None). Every measure is a sum, so this is exact."""
+    sums: dict[Any, dict[str, Any]] = {}
+    for row in labelled:
+        acc = sums.setdefault(row[key] if key else None, {})
+        for name, value in row.items():
+            if name not in (key, group) and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                acc[name] = acc.get(name, 0) + value
+    rest = []
+    for totals_row in totals:
+        done = sums.get(totals_row[key] if key else None, {})
+        row = {name: value - done.get(name, 0) if isinstance(value, (int, Decimal)) and name != key else value
+               for name, value in totals_row.items()}
+        if row["calls"]:
+            rest.append({**row, group: None})
+    return rest
+
+
+BREAKDOWN_MEASURES = f"""
+    {COST} AS cost_usd, {total('calls')} AS calls, {total('input_tokens')} AS input_tokens,
+    {total('cached_input_tokens')} AS cached_input_tokens, {total('output_tokens')} AS output_tokens,
+    {UNPRICED_CALLS} AS unpriced_calls, {UNPRICED_TOKENS} AS unpriced_tokens,
+    {total('calls', "status = 'error'")} AS error_calls, {SAVINGS} AS cache_savings_usd
+"""
 
 
 def breakdown(db: Store, *, tenant_id: str, filters: EventFilters, by: str) -> list[dict[str, Any]]:
-    source, source_params = usage_source(db, tenant_id, filters)
-    column = GROUP_COLUMNS[by]
-    rows = db.fetchdicts(
-        f"""
-        SELECT {column} AS key, {COST} AS cost_usd, {total('calls')} AS calls,
-               {total('input_tokens')} AS input_tokens, {total('cached_input_tokens')} AS cached_input_tokens,
-               {total('output_tokens')} AS output_tokens,
-               {UNPRICED_CALLS} AS unpriced_calls, {UNPRICED_TOKENS} AS unpriced_tokens,
-               {total('calls', "status = 'error'")} AS error_calls
-        FROM ({source}) AS u
-        GROUP BY 1 ORDER BY cost_usd DESC, calls DESC
-        """, source_params)
-    where, params = where_clause(tenant_id, filters)
-    sample = db.dialect.sample(10) if sum(r["calls"] for r in rows) > EXACT_QUANTILES_UP_TO else ""
-    # one quantile call with a list sorts once instead of twice
-    quantiles = dict(db.fetchall(
-        f"SELECT {column}, {db.dialect.quantiles('latency_ms', (0.5, 0.95))} FROM events {sample} WHERE {where}"
-        " GROUP BY 1", params))
+    column, label = _dimension(by)
+    source, params = usage_source(db, tenant_id, filters, label)
+    rows = db.fetchdicts(f"SELECT {column} AS key, {BREAKDOWN_MEASURES} FROM ({source}) AS u GROUP BY 1", params)
+    if label is not None:
+        source, params = usage_source(db, tenant_id, filters)
+        rows += unlabelled(rows, db.fetchdicts(f"SELECT {BREAKDOWN_MEASURES} FROM ({source}) AS u", params),
+                           key=None, group="key")
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["calls"], r["key"] is None, r["key"] or ""))
+    found = latency.quantiles(db, tenant_id=tenant_id, filters=filters, column=column, label=label,
+                              calls=sum(r["calls"] for r in rows))
     for row in rows:
-        row["latency_p50_ms"], row["latency_p95_ms"] = quantiles.get(row["key"]) or (None, None)
+        row["latency_p50_ms"], row["latency_p95_ms"] = found.get(row["key"]) or (None, None)
     return rows
+
+
+def tag_keys(db: Store, *, tenant_id: str, filters: EventFilters) -> list[dict[str, Any]]:
+    """Every tag key in the period: how many distinct values, and how many calls carry it. Whole hours
+    from the label roll-up, part-hours from event_labels, the calls not rolled up yet from their JSON;
+    under a tag filter, from the calls' JSON alone (the roll-up cannot intersect tags)."""
+    d = db.dialect
+    each, key, value = d.json_each_text("e.tags")
+    where, params = where_clause(d, tenant_id, filters, "e")
+    not_rolled = "" if filters.tags else " AND e." + db.unrolled_condition()
+    parts = [f"""SELECT '{TAG}' || {key} AS label, {value} AS value, 1 AS calls FROM events e, {each}
+                 WHERE e.tags IS NOT NULL AND {where}{not_rolled}"""]
+    all_params: list[object] = list(params)
+    if not filters.tags:
+        use_rollup, lo, hi, edges = split_range(filters.start, filters.end)
+        if use_rollup:
+            dims, dim_params = dimension_clauses(filters, "customer_key")
+            clauses = ["tenant_id = ?", f"starts_with(label, '{TAG}')", *dims]
+            rollup_params: list[object] = [tenant_id, *dim_params]
+            for clause, bound in (("hour >= ?", lo), ("hour < ?", hi)):
+                if bound:
+                    clauses.append(clause)
+                    rollup_params.append(bound)
+            parts.append(f"SELECT label, value, calls FROM usage_labels_hourly WHERE {' AND '.join(clauses)}")
+            all_params += rollup_params
+        if edges:
+            edge_where, edge_params = where_clause(d, tenant_id, replace(filters, start=None, end=None))
+            ranges = " OR ".join("(timestamp >= ? AND timestamp < ?)" for _ in edges)
+            parts.append(f"SELECT label, value, 1 AS calls FROM event_labels WHERE {edge_where}"
+                         f" AND starts_with(label, '{TAG}') AND ({ranges})")
+            all_params += [*edge_params, *[bound for pair in edges for bound in pair]]
+    rows = db.fetchall(
+        f"""SELECT substr(label, {len(TAG) + 1}) AS key, count(DISTINCT value), {total('calls')}
+            FROM ({' UNION ALL '.join(parts)}) AS labelled GROUP BY label ORDER BY 3 DESC, 1""", all_params)
+    return [{"key": k, "values": values, "calls": calls} for k, values, calls in rows]
 
 
 def _run_aggregates(db: Store) -> str:
@@ -131,7 +206,7 @@ def _recent_run_ids(db: Store, where: str, params: list[object], limit: int) -> 
 def runs(db: Store, *, tenant_id: str, filters: EventFilters, limit: int) -> list[dict[str, Any]]:
     """The most recent runs in range (latest call first), each with all of its calls and its whole cost,
     the same figures as run_detail."""
-    where, params = where_clause(tenant_id, filters)
+    where, params = where_clause(db.dialect, tenant_id, filters)
     run_ids = _recent_run_ids(db, where, params, limit)
     if not run_ids:
         return []

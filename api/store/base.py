@@ -41,6 +41,13 @@ def utc_naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def sql_literal(text: str) -> str:
+    """A string literal both engines read. Never a '?' inside (the shared SQL's placeholder, turned into
+    psycopg's by the PostgreSQL store): it is spelled chr(63)."""
+    parts = ["'" + part.replace("'", "''") + "'" for part in text.split("?")]
+    return parts[0] if len(parts) == 1 else "(" + " || chr(63) || ".join(parts) + ")"
+
+
 class BadValue(ValueError):
     """The database refused a value a request carried (a NUL in text, a number out of range): the
     caller's mistake, answered 422 with the engine's reason, never a 500."""
@@ -89,7 +96,7 @@ class Dialect:
         """An aggregate giving a list of continuous percentiles of `column`."""
         raise NotImplementedError
 
-    def sample(self, percent: int) -> str:
+    def sample(self, percent: float) -> str:
         """A block-sample clause, written after a table name."""
         raise NotImplementedError
 
@@ -106,6 +113,15 @@ class Dialect:
         raise NotImplementedError
 
     def json_text_param(self, key: str) -> str:
+        raise NotImplementedError
+
+    def json_text_at(self, column: str, key: str) -> str:
+        """The text value of one top-level key of a JSON-text column, the key written into the SQL (for
+        an expression used in several places of one statement, where a parameter would be awkward)."""
+        raise NotImplementedError
+
+    def json_each_text(self, column: str) -> tuple[str, str, str]:
+        """(a FROM item exploding a JSON string map, its key expression, its text value expression)."""
         raise NotImplementedError
 
     #: Appended to a SELECT inside a transaction that will update the rows it read.

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from api.store.base import Store
 
 # Bookkeeping each store keeps for itself: its own migrations, roll-up progress and change counters.
-OWN_TABLES = {"schema_migrations", "usage_state", "revisions", "usage_hourly", "alert_worker_lease"}
+OWN_TABLES = {"schema_migrations", "usage_state", "revisions", "usage_hourly", "usage_labels_hourly", "event_labels",
+              "alert_worker_lease"}
 
 
 class TargetNotEmpty(Exception):
@@ -46,5 +47,5 @@ def copy_store(source: Store, target: Store, *, report: Callable[[str, int, int]
                 if chunk.num_rows:
                     target.load_arrow(tx, table, chunk)
     target.rebuild_usage_hourly()
-    for table in [*names, "usage_hourly"]:
+    for table in [*names, "usage_hourly", "usage_labels_hourly", "event_labels"]:
         report(table, _count(source, table), _count(target, table))

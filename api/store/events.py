@@ -59,7 +59,7 @@ def export_events(db: Store, *, tenant_id: str, filters: EventFilters, limit: in
 
     `cost_as_text` writes costs as plain decimals ("0.000000520000"), for CSV: Arrow's own text form of
     a decimal is scientific ("5.20000E-7"), which spreadsheets misread."""
-    where, params = where_clause(tenant_id, filters)
+    where, params = where_clause(db.dialect, tenant_id, filters)
     columns = EXPORT_COLUMNS.replace("cost_usd,", "CAST(cost_usd AS VARCHAR) AS cost_usd,") if cost_as_text \
         else EXPORT_COLUMNS
     sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY timestamp"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+
+from api.store.base import Dialect
+from api.store.labels import tag_predicates
 
 
 @dataclass(frozen=True)
@@ -14,9 +17,21 @@ class EventFilters:
     model: str | None = None
     customer_id: str | None = None  # "" selects the calls with no customer
     status: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value) pairs from `tag=key:value`; all must hold
+
+    def without_tags(self) -> EventFilters:
+        return replace(self, tags=())
 
 
-def where_clause(tenant_id: str, filters: EventFilters, alias: str = "") -> tuple[str, list[object]]:
+def previous_period(filters: EventFilters, *, now: datetime) -> EventFilters:
+    """The same filters over the period of equal length just before `start` (DESIGN §13). With no end,
+    the current period runs from start to now."""
+    assert filters.start is not None
+    end = filters.end or now
+    return replace(filters, start=filters.start - (end - filters.start), end=filters.start)
+
+
+def where_clause(dialect: Dialect, tenant_id: str, filters: EventFilters, alias: str = "") -> tuple[str, list[object]]:
     """Always scoped to one tenant: there is no way to build an unscoped query here."""
     p = f"{alias}." if alias else ""
     clauses, params = [f"{p}tenant_id = ?"], [tenant_id]
@@ -36,4 +51,5 @@ def where_clause(tenant_id: str, filters: EventFilters, alias: str = "") -> tupl
     elif filters.customer_id is not None:
         clauses.append(f"{p}customer_id = ?")
         params.append(filters.customer_id)
-    return " AND ".join(clauses), params
+    tag_clauses, tag_params = tag_predicates(dialect, filters.tags, alias)
+    return " AND ".join(clauses + tag_clauses), params + tag_params

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from api.store.base import Store
-from api.store.filters import EventFilters
+from api.store.filters import EventFilters, where_clause
+from api.store.labels import TAG, raw_expression
 
 HOUR = timedelta(hours=1)
 
@@ -22,7 +23,7 @@ ROLLUP_SELECT = """
     SELECT tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
            pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
            sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
-           count(latency_ms), min(timestamp), max(timestamp), count(*) FILTER (WHERE pricing_fallback IS NOT NULL)
+           count(latency_ms), min(timestamp), max(timestamp), count(*) FILTER (WHERE pricing_fallback IS NOT NULL), coalesce(sum(cache_savings_usd), 0)
     FROM events WHERE {where}
     GROUP BY tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status,
              pricing_status
@@ -43,20 +44,22 @@ ROLLUP_UPSERT = "INSERT INTO usage_hourly " + ROLLUP_SELECT + """
         latency_count = usage_hourly.latency_count + excluded.latency_count,
         first_at = least(usage_hourly.first_at, excluded.first_at),
         last_at = greatest(usage_hourly.last_at, excluded.last_at),
-        tier_fallback_calls = usage_hourly.tier_fallback_calls + excluded.tier_fallback_calls
+        tier_fallback_calls = usage_hourly.tier_fallback_calls + excluded.tier_fallback_calls,
+        cache_savings_usd = usage_hourly.cache_savings_usd + excluded.cache_savings_usd
 """
 
 ROLLUP_COLUMNS = """
     hour AS ts, provider, model, nullif(customer_key, '') AS customer_id, status, pricing_status, calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_sum,
-    latency_count, first_at, last_at, tier_fallback_calls
+    latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd
 """
 RAW_COLUMNS = """
     timestamp AS ts, provider, model, customer_id, status, pricing_status, 1 AS calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
     coalesce(latency_ms, 0) AS latency_sum, CASE WHEN latency_ms IS NULL THEN 0 ELSE 1 END AS latency_count,
     timestamp AS first_at, timestamp AS last_at,
-    CASE WHEN pricing_fallback IS NULL THEN 0 ELSE 1 END AS tier_fallback_calls
+    CASE WHEN pricing_fallback IS NULL THEN 0 ELSE 1 END AS tier_fallback_calls,
+    coalesce(cache_savings_usd, 0) AS cache_savings_usd
 """
 
 
@@ -83,9 +86,9 @@ def _dimensions(filters: EventFilters, customer_column: str) -> tuple[list[str],
     return clauses, params
 
 
-def usage_source(db: Store, tenant_id: str, filters: EventFilters) -> tuple[str, list[object]]:
-    """A subquery (SQL, params) with the columns of ROLLUP_COLUMNS, always scoped to one tenant."""
-    start, end = filters.start, filters.end
+def split_range(start: datetime | None, end: datetime | None
+                ) -> tuple[bool, datetime | None, datetime | None, list[tuple[datetime, datetime]]]:
+    """(whether whole hours lie inside, their bounds lo..hi, the part-hour ranges at the edges)."""
     lo = _ceil_hour(start) if start else None
     hi = _floor_hour(end) if end else None
     raw_ranges: list[tuple[datetime, datetime]] = []
@@ -97,32 +100,87 @@ def usage_source(db: Store, tenant_id: str, filters: EventFilters) -> tuple[str,
             raw_ranges.append((start, lo))  # type: ignore[arg-type]
         if end and hi < end:  # type: ignore[operator]
             raw_ranges.append((hi, end))  # type: ignore[arg-type]
+    return use_rollup, lo, hi, raw_ranges
+
+
+def usage_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None = None
+                 ) -> tuple[str, list[object]]:
+    """A subquery (SQL, params) with the columns of ROLLUP_COLUMNS, always scoped to one tenant, for the
+    calls that match every filter. With `label` (`tag:<key>` or `run_name`) only the calls carrying that
+    label, with its value as one more column, `label_value`.
+
+    Tag filters: one is answered from the label roll-up (the calls carrying that tag value); several, or
+    one beside a different label, from the calls themselves (exact, slower: the tags are read as JSON)."""
+    tags = filters.tags
+    if not tags:
+        return _rolled_source(db, tenant_id, filters, label, None)
+    [(key, value), *more] = tags
+    if not more and label in (None, TAG + key):
+        return _rolled_source(db, tenant_id, filters.without_tags(), TAG + key, value)
+    return _calls_source(db, tenant_id, filters, label)
+
+
+def _calls_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None) -> tuple[str, list[object]]:
+    where, params = where_clause(db.dialect, tenant_id, filters)
+    columns = RAW_COLUMNS
+    if label is not None:
+        expression = raw_expression(db.dialect, label)
+        columns += f", {expression} AS label_value"
+        where += f" AND {expression} IS NOT NULL"
+    return f"SELECT {columns} FROM events WHERE {where}", params
+
+
+def _rolled_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None,
+                   value: str | None) -> tuple[str, list[object]]:
+    """Roll-up rows for the whole hours in range, plus the calls of the part-hours at its edges and those
+    not rolled up yet. With a label: usage_labels_hourly, and the label read from each raw call."""
+    use_rollup, lo, hi, raw_ranges = split_range(filters.start, filters.end)
+    rollup_table, rollup_columns, raw_columns = "usage_hourly", ROLLUP_COLUMNS, RAW_COLUMNS
+    rollup_label: list[str] = []
+    rollup_label_params: list[object] = []
+    raw_label: list[str] = []
+    raw_label_params: list[object] = []
+    if label is not None:
+        expression = raw_expression(db.dialect, label)
+        rollup_table, rollup_columns = "usage_labels_hourly", ROLLUP_COLUMNS + ", value AS label_value"
+        raw_columns = RAW_COLUMNS + f", {expression} AS label_value"
+        rollup_label, rollup_label_params = ["label = ?"], [label]
+        raw_label = [f"{expression} IS NOT NULL"]
+        if value is not None:
+            rollup_label.append("value = ?")
+            rollup_label_params.append(value)
+            raw_label.append(f"{expression} = ?")
+            raw_label_params.append(value)
 
     parts, params = [], []
     if use_rollup:
         clauses, dim_params = _dimensions(filters, "customer_key")
-        clauses = ["tenant_id = ?", *clauses]
-        part_params: list[object] = [tenant_id, *dim_params]
+        clauses = ["tenant_id = ?", *rollup_label, *clauses]
+        part_params: list[object] = [tenant_id, *rollup_label_params, *dim_params]
         if lo:
             clauses.append("hour >= ?")
             part_params.append(lo)
         if hi:
             clauses.append("hour < ?")
             part_params.append(hi)
-        parts.append(f"SELECT {ROLLUP_COLUMNS} FROM usage_hourly WHERE {' AND '.join(clauses)}")
+        parts.append(f"SELECT {rollup_columns} FROM {rollup_table} WHERE {' AND '.join(clauses)}")
         params += part_params
         recent, recent_params = _dimensions(filters, "customer_id")
-        recent = ["tenant_id = ?", *recent, db.unrolled_condition()]
-        recent_params = [tenant_id, *recent_params]
+        recent = ["tenant_id = ?", *raw_label, *recent, db.unrolled_condition()]
+        recent_params = [tenant_id, *raw_label_params, *recent_params]
         for clause, bound in (("timestamp >= ?", lo), ("timestamp < ?", hi)):
             if bound:
                 recent.append(clause)
                 recent_params.append(bound)
-        parts.append(f"SELECT {RAW_COLUMNS} FROM events WHERE {' AND '.join(recent)}")
+        parts.append(f"SELECT {raw_columns} FROM events WHERE {' AND '.join(recent)}")
         params += recent_params
     if raw_ranges:
         clauses, dim_params = _dimensions(filters, "customer_id")
         ranges = " OR ".join("(timestamp >= ? AND timestamp < ?)" for _ in raw_ranges)
-        parts.append(f"SELECT {RAW_COLUMNS} FROM events WHERE {' AND '.join(['tenant_id = ?', *clauses, f'({ranges})'])}")
-        params += [tenant_id, *dim_params, *[bound for pair in raw_ranges for bound in pair]]
+        parts.append(f"SELECT {raw_columns} FROM events "
+                     f"WHERE {' AND '.join(['tenant_id = ?', *raw_label, *clauses, f'({ranges})'])}")
+        params += [tenant_id, *raw_label_params, *dim_params, *[bound for pair in raw_ranges for bound in pair]]
     return " UNION ALL ".join(parts), params
+
+
+dimension_clauses = _dimensions  # the dimension filters (provider, model, customer, status), for other store modules

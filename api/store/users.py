@@ -56,7 +56,8 @@ def relink_user_id(cur: Queries, *, old_id: str, new_id: str) -> None:
     """An operator-created user signs up through Clerk: adopt the Clerk id everywhere."""
     cur.execute("UPDATE api_keys SET user_id = ? WHERE user_id = ?", [new_id, old_id])
     cur.execute("UPDATE events SET tenant_id = ? WHERE tenant_id = ?", [new_id, old_id])
-    cur.execute("UPDATE usage_hourly SET tenant_id = ? WHERE tenant_id = ?", [new_id, old_id])
+    for table in ("usage_hourly", "usage_labels_hourly", "event_labels"):
+        cur.execute(f"UPDATE {table} SET tenant_id = ? WHERE tenant_id = ?", [new_id, old_id])
     cur.execute("UPDATE users SET id = ?, source = 'clerk' WHERE id = ?", [new_id, old_id])
 
 

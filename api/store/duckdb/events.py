@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from api.store.base import Transaction
+from api.store import labels
+from api.store.base import Dialect, Transaction
 from api.store.events import credit
 from api.store.id_index import IdIndex
 from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
@@ -17,13 +18,14 @@ from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
 UNROLLED = "flush_seq > (SELECT rolled_up_to FROM usage_state WHERE id = 1)"
 
 
-def roll_up(tx: Transaction, items: list[None], flush_seq: int) -> list[int]:
-    """Take every flush committed before this one into usage_hourly (how many flushes it took in).
-    The writer runs one group at a time, so every earlier flush has committed."""
+def roll_up(dialect: Dialect, tx: Transaction, items: list[None], flush_seq: int) -> list[int]:
+    """Take every flush committed before this one into usage_hourly and the label roll-up (how many
+    flushes it took in). The writer runs one group at a time, so every earlier flush has committed."""
     done = tx.fetchone("SELECT rolled_up_to FROM usage_state WHERE id = 1")[0]  # type: ignore[index]
     upto = flush_seq - 1
     if upto > done:
         tx.execute(ROLLUP_UPSERT.format(where="flush_seq > ? AND flush_seq <= ?"), [done, upto])
+        labels.roll_up(tx, dialect, where="e.flush_seq > ? AND e.flush_seq <= ?", params=[done, upto])
         tx.execute("UPDATE usage_state SET rolled_up_to = ? WHERE id = 1", [upto])
     return [upto - done] * len(items)
 
@@ -85,9 +87,10 @@ def stored_hashes(cur: duckdb.DuckDBPyConnection) -> np.ndarray:
     return cur.execute("SELECT hash(tenant_id, id) AS h FROM events").fetchnumpy()["h"]
 
 
-def rebuild_usage_hourly(tx: Transaction) -> None:
+def rebuild_usage_hourly(dialect: Dialect, tx: Transaction) -> None:
     tx.execute("DELETE FROM usage_hourly")
     tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where="TRUE"))
+    labels.rebuild(tx, dialect)
     tx.execute("UPDATE usage_state SET rolled_up_to = (SELECT coalesce(max(flush_seq), 0) FROM events)")
 
 
@@ -98,6 +101,7 @@ def purge(tx: Transaction, tenant_ids: list[str], flush_seq: int) -> list[int]:
         counts.append(int(tx.fetchone("SELECT count(*) FROM events WHERE tenant_id = ?", [tenant_id])[0]))  # type: ignore[index]
         tx.execute("DELETE FROM events WHERE tenant_id = ?", [tenant_id])
         tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ?", [tenant_id])
+        labels.purge(tx, tenant_id=tenant_id)
     return counts
 
 

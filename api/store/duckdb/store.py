@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from api.store.base import Dialect, GroupCommit, Params, Store, Transaction, Writer, utcnow
+from api.store.base import Dialect, GroupCommit, Params, Store, Transaction, Writer, sql_literal, utcnow
 from api.store.duckdb import events
 from api.store.duckdb.migrations import MIGRATIONS
 from api.store.id_index import IdIndex
@@ -26,8 +26,8 @@ class DuckDBDialect(Dialect):
     def quantiles(self, column: str, fractions: Sequence[float]) -> str:
         return f"quantile_cont({column}, [{', '.join(str(f) for f in fractions)}])"
 
-    def sample(self, percent: int) -> str:
-        return f"TABLESAMPLE {int(percent)}% (system)"
+    def sample(self, percent: float) -> str:
+        return f"TABLESAMPLE {percent:.4f}% (system)"
 
     def epoch_ms(self, column: str) -> str:
         return f"epoch_ms({column})"
@@ -48,6 +48,12 @@ class DuckDBDialect(Dialect):
 
     def int_div(self, numerator: str, denominator: str) -> str:
         return f"(({numerator}) // ({denominator}))"
+
+    def json_text_at(self, column: str, key: str) -> str:
+        return f"json_extract_string({column}, {sql_literal(self.json_text_param(key))})"
+
+    def json_each_text(self, column: str) -> tuple[str, str, str]:
+        return f"json_each({column}) AS t", "t.key", "t.value ->> '$'"
 
 
 class DuckDBTransaction(Transaction):
@@ -101,6 +107,7 @@ class DuckDBStore(Store):
         # The hashes of every stored (tenant, id), for the ingest-time idempotency check (~1 s at 10M events).
         self.id_index = IdIndex(events.stored_hashes(self._con))
         self._insert_writer = partial(events.write_batches, self.id_index)  # one writer: requests share flushes
+        self._roll_up_writer = partial(events.roll_up, self.dialect)
         writer_cur = self._con.cursor()
         self._writer = GroupCommit(begin=lambda: self._begin(writer_cur), commit=self._commit,
                                    rollback=self._rollback, interval_ms=commit_interval_ms, flush_seq=last)
@@ -248,7 +255,7 @@ class DuckDBStore(Store):
             skipped: Future = Future()
             skipped.set_result(0)
             return skipped
-        return self.submit(events.roll_up, None)
+        return self.submit(self._roll_up_writer, None)
 
     def unrolled_condition(self) -> str:
         return events.UNROLLED
@@ -258,7 +265,7 @@ class DuckDBStore(Store):
 
     def rebuild_usage_hourly(self) -> None:
         with self.transaction() as tx:
-            events.rebuild_usage_hourly(tx)
+            events.rebuild_usage_hourly(self.dialect, tx)
             self.id_index.reset(events.stored_hashes(tx.raw))
 
     def backup(self) -> tuple[Path, Future]:

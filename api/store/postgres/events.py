@@ -12,8 +12,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from api.store import labels
 from api.store.base import Transaction
 from api.store.events import credit
+from api.store.postgres.dialect import DIALECT
 from api.store.postgres.migrations import ROLLUP_LOCK
 from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
 
@@ -67,6 +69,7 @@ def roll_up(tx: Transaction, items: list[None], flush_seq: int) -> list[int]:
     hi = tx.fetchone(XMIN)[0]  # type: ignore[index]
     if hi > lo:
         tx.execute(ROLLUP_UPSERT.format(where="xid >= ? AND xid < ?"), [lo, hi])
+        labels.roll_up(tx, DIALECT, where="e.xid >= ? AND e.xid < ?", params=[lo, hi])
         tx.execute("UPDATE usage_state SET rolled_up_below = ? WHERE id = 1", [hi])
     return [max(hi - lo, 0)] * len(items)
 
@@ -76,6 +79,7 @@ def rebuild_usage_hourly(tx: Transaction) -> None:
     hi = tx.fetchone(XMIN)[0]  # type: ignore[index]
     tx.execute("DELETE FROM usage_hourly")
     tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where="xid < ?"), [hi])
+    labels.rebuild(tx, DIALECT, where="e.xid < ?", params=[hi])
     tx.execute("UPDATE usage_state SET rolled_up_below = ? WHERE id = 1", [hi])
 
 
@@ -88,4 +92,5 @@ def purge(tx: Transaction, tenant_ids: list[str], flush_seq: int) -> list[int]:
                               [tenant_id])
         counts.append(int(deleted[0]))  # type: ignore[index]
         tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ?", [tenant_id])
+        labels.purge(tx, tenant_id=tenant_id)
     return counts

@@ -312,4 +312,76 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE usage_hourly ADD COLUMN tier_fallback_calls BIGINT NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        7,
+        """
+        -- Cache savings (DESIGN §13): what an event's cache reads saved against paying the uncached input
+        -- price for them, computed at ingest with the same prices as its cost (api/cache_savings.py), and
+        -- summed into the hourly totals. Events stored before this migration count 0.
+        ALTER TABLE events ADD COLUMN cache_savings_usd NUMERIC(19, 12) DEFAULT 0;
+        ALTER TABLE usage_hourly ADD COLUMN cache_savings_usd NUMERIC(38, 12) DEFAULT 0;
+        -- Tags and run names as dimensions (DESIGN §13; see api/store/labels.py). Hourly totals per label
+        -- (`tag:<key>` or `run_name`) and value, kept by the roll-up beside usage_hourly ...
+        CREATE TABLE usage_labels_hourly (
+            tenant_id VARCHAR NOT NULL,
+            hour TIMESTAMP NOT NULL,
+            label VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            customer_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            pricing_status VARCHAR NOT NULL,
+            calls BIGINT NOT NULL,
+            cost_usd NUMERIC(38, 12),
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_sum DOUBLE PRECISION NOT NULL,
+            latency_count BIGINT NOT NULL,
+            first_at TIMESTAMP NOT NULL,
+            last_at TIMESTAMP NOT NULL,
+            tier_fallback_calls BIGINT NOT NULL,
+            cache_savings_usd NUMERIC(38, 12) NOT NULL,
+            PRIMARY KEY (tenant_id, hour, label, value, provider, model, customer_key, status, pricing_status)
+        );
+        -- ... and one narrow row per (call, label), for latency percentiles by label and part-hours.
+        CREATE TABLE event_labels (
+            tenant_id VARCHAR NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            label VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            status VARCHAR NOT NULL,
+            latency_ms DOUBLE PRECISION
+        );
+        CREATE INDEX event_labels_tenant_label_time ON event_labels (tenant_id, label, timestamp);
+        -- The labels of every event already in usage_hourly (the roll-up adds the rest as usual).
+        INSERT INTO usage_labels_hourly
+        SELECT tenant_id, date_trunc('hour', timestamp), label, value, provider, model, coalesce(customer_id, ''),
+               status, pricing_status, count(*), sum(cost_usd), sum(input_tokens), sum(cached_input_tokens),
+               sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), coalesce(sum(latency_ms), 0),
+               count(latency_ms), min(timestamp), max(timestamp),
+               count(*) FILTER (WHERE pricing_fallback IS NOT NULL), 0
+        FROM (
+            SELECT e.*, 'tag:' || t.key AS label, t.value AS value FROM events e, jsonb_each_text(CAST(e.tags AS jsonb)) AS t
+            WHERE e.tags IS NOT NULL AND e.xid < (SELECT rolled_up_below FROM usage_state WHERE id = 1)
+            UNION ALL
+            SELECT e.*, 'run_name' AS label, e.run_name AS value FROM events e WHERE e.run_name IS NOT NULL AND e.xid < (SELECT rolled_up_below FROM usage_state WHERE id = 1)
+        ) AS l
+        GROUP BY tenant_id, date_trunc('hour', timestamp), label, value, provider, model, coalesce(customer_id, ''),
+                 status, pricing_status;
+        INSERT INTO event_labels
+        SELECT tenant_id, timestamp, label, value, provider, model, customer_id, status, latency_ms FROM (
+            SELECT e.*, 'tag:' || t.key AS label, t.value AS value FROM events e, jsonb_each_text(CAST(e.tags AS jsonb)) AS t
+            WHERE e.tags IS NOT NULL AND e.xid < (SELECT rolled_up_below FROM usage_state WHERE id = 1)
+            UNION ALL
+            SELECT e.*, 'run_name' AS label, e.run_name AS value FROM events e WHERE e.run_name IS NOT NULL AND e.xid < (SELECT rolled_up_below FROM usage_state WHERE id = 1)
+        ) AS l ORDER BY timestamp;
+        """,
+    ),
 ]

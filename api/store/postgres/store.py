@@ -16,8 +16,9 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from api.store.base import BadValue, Dialect, GroupCommit, Params, Store, Transaction, Writer
+from api.store.base import BadValue, GroupCommit, Params, Store, Transaction, Writer
 from api.store.postgres import events
+from api.store.postgres.dialect import PostgresDialect
 from api.store.postgres.migrations import MIGRATIONS, MIGRATIONS_LOCK
 
 log = logging.getLogger("llmobserve.store")
@@ -28,36 +29,6 @@ def pg_sql(sql: str) -> str:
     """The shared SQL's `?` placeholders in psycopg's style (a literal % doubled). Shared SQL therefore
     never uses `?` otherwise (e.g. a JSONB `?` operator: use jsonb_exists())."""
     return sql.replace("%", "%%").replace("?", "%s")
-
-
-class PostgresDialect(Dialect):
-    for_update = " FOR UPDATE"
-
-    def quantiles(self, column: str, fractions: Sequence[float]) -> str:
-        return f"percentile_cont(ARRAY[{', '.join(str(f) for f in fractions)}]) WITHIN GROUP (ORDER BY {column})"
-
-    def sample(self, percent: int) -> str:
-        return f"TABLESAMPLE SYSTEM ({int(percent)})"
-
-    def epoch_ms(self, column: str) -> str:
-        return f"CAST(extract(epoch FROM {column}) * 1000 AS DOUBLE PRECISION)"
-
-    def any_value(self, column: str) -> str:
-        return f"min({column})"
-
-    def json_text(self, column: str) -> str:
-        return f"(CAST({column} AS jsonb) ->> ?)"
-
-    def json_text_param(self, key: str) -> str:
-        return key
-
-    wide_int = "NUMERIC"
-
-    def slot(self, column: str) -> str:
-        return f"CAST(floor(extract(epoch FROM {column}) / 900) AS BIGINT)"
-
-    def int_div(self, numerator: str, denominator: str) -> str:
-        return f"div({numerator}, {denominator})"
 
 
 def _run_on(conn: psycopg.Connection, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
