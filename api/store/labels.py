@@ -80,8 +80,14 @@ def _insert_event_labels(d: Dialect, where: str) -> str:
 def roll_up(tx: Transaction, d: Dialect, *, where: str, params: list[object]) -> None:
     """Add the labels of the events `where` selects (alias `e`); called by each backend's roll-up inside
     its own transaction, with the same selection as usage_hourly's, so both advance together."""
-    tx.execute(_upsert(d, where), [*params, *params])
+    add_totals(tx, d, where=where, params=params)
     tx.execute(_insert_event_labels(d, where), [*params, *params])
+
+
+def add_totals(tx: Transaction, d: Dialect, *, where: str, params: list[object]) -> None:
+    """Add the events `where` selects to usage_labels_hourly only (re-pricing recounts the hours whose
+    costs it changed; event_labels holds no cost)."""
+    tx.execute(_upsert(d, where), [*params, *params])
 
 
 def rebuild(tx: Transaction, d: Dialect, *, where: str = "TRUE", params: list[object] | None = None) -> None:

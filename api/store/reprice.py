@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from api.reprice import PriceTables, exact_costs
+from api.store import labels
 from api.store.base import Queries, Store, Transaction, utcnow
 from api.store.filters import EventFilters, where_clause
 from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
@@ -43,14 +44,14 @@ class StalePreview(Exception):
 
 def price_keys(db: Store, *, tenant_id: str, filters: EventFilters) -> list[tuple[str, str, int, str | None]]:
     """Every (provider, model, slot, tier) the scope's events need a list price for."""
-    where, params = where_clause(tenant_id, filters, alias="e")
+    where, params = where_clause(db.dialect, tenant_id, filters, alias="e")
     return [tuple(row) for row in db.fetchall(  # type: ignore[misc]
         f"SELECT DISTINCT e.provider, e.model, {db.dialect.slot('e.timestamp')}, e.service_tier FROM events e "
         f"WHERE {where} AND e.pricing_status <> 'client'", params)]
 
 
 def slots(db: Store, *, tenant_id: str, filters: EventFilters) -> list[int]:
-    where, params = where_clause(tenant_id, filters, alias="e")
+    where, params = where_clause(db.dialect, tenant_id, filters, alias="e")
     return [row[0] for row in db.fetchall(f"SELECT DISTINCT {db.dialect.slot('e.timestamp')} FROM events e "
                                           f"WHERE {where}", params)]
 
@@ -138,7 +139,7 @@ GROUPS = """
 
 
 def _computed(db: Store, tenant_id: str, filters: EventFilters, snapshot_version: str) -> tuple[str, list[Any]]:
-    where, params = where_clause(tenant_id, filters, alias="e")
+    where, params = where_clause(db.dialect, tenant_id, filters, alias="e")
     d = db.dialect
     sql = COMPUTED.format(slot=d.slot("e.timestamp"), wide=d.wide_int, where=where,
                           rolled=f"NOT ({db.unrolled_condition()})",
@@ -148,7 +149,7 @@ def _computed(db: Store, tenant_id: str, filters: EventFilters, snapshot_version
 
 
 def _exact(db: Store, tx: Queries, tenant_id: str, filters: EventFilters) -> pa.Table:
-    where, params = where_clause(tenant_id, filters, alias="e")
+    where, params = where_clause(db.dialect, tenant_id, filters, alias="e")
     return exact_costs(tx.fetchall(TIERED.format(slot=db.dialect.slot("e.timestamp"), where=where), params))
 
 
@@ -179,7 +180,7 @@ def apply(db: Store, *, tenant_id: str, filters: EventFilters, tables: PriceTabl
             tx.execute(f"CREATE TEMP TABLE rp_changed AS SELECT {CHANGED_COLUMNS} FROM ({computed}) AS c "
                        "WHERE changed", params)
         try:
-            where, where_params = where_clause(tenant_id, filters, alias="e")
+            where, where_params = where_clause(db.dialect, tenant_id, filters, alias="e")
             current = tx.fetchone(f"SELECT coalesce(sum(e.cost_usd), 0) FROM events e WHERE {where}",
                                   where_params)[0]  # type: ignore[index]
             old, new, changed = tx.fetchone("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(new_cost), 0), "
@@ -228,7 +229,8 @@ DELTA_SELECT = """
            {sign} * count(*), {sign} * sum({cost}), {sign} * sum(input_tokens), {sign} * sum(cached_input_tokens),
            {sign} * sum(cache_write_tokens), {sign} * sum(output_tokens), {sign} * sum(reasoning_tokens),
            {sign} * coalesce(sum(latency_ms), 0), {sign} * count(latency_ms), min(timestamp), max(timestamp),
-           {sign} * count(*) FILTER (WHERE {fallback} IS NOT NULL)
+           {sign} * count(*) FILTER (WHERE {fallback} IS NOT NULL),
+           CAST(0 AS DECIMAL(38, 12))  -- cache savings: kept as computed at ingest (docs/api.md)
     FROM rp_changed WHERE rolled
     GROUP BY date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status, {status}
 """
@@ -263,6 +265,21 @@ def _rebuild_hours(db: Store, tx: Transaction, tenant_id: str) -> None:
                  "AND coalesce(customer_id, '') = ? AND status = ? AND pricing_status = ?")
         tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=where),
                    [tenant_id, hour, hour + timedelta(hours=1), provider, model, customer_key, status, pricing_status])
+    _recount_labels(db, tx, tenant_id)
+
+
+def _recount_labels(db: Store, tx: Transaction, tenant_id: str) -> None:
+    """The label roll-up (api/store/labels.py) of every hour holding a changed, rolled-up event, recounted
+    from the events (it has no pricing status to move deltas between; only labelled events are read)."""
+    lo, hi = tx.fetchone("SELECT min(timestamp), max(timestamp) FROM rp_changed WHERE rolled")  # type: ignore[misc]
+    if lo is None:
+        return
+    hours = "SELECT DISTINCT date_trunc('hour', timestamp) FROM rp_changed WHERE rolled"
+    tx.execute(f"DELETE FROM usage_labels_hourly WHERE tenant_id = ? AND hour IN ({hours})", [tenant_id])
+    start = lo.replace(minute=0, second=0, microsecond=0)
+    where = (f"e.tenant_id = ? AND NOT (e.{db.unrolled_condition()}) AND e.timestamp >= ? AND e.timestamp < ? "
+             f"AND date_trunc('hour', e.timestamp) IN ({hours})")
+    labels.add_totals(tx, db.dialect, where=where, params=[tenant_id, start, hi + timedelta(hours=1)])
 
 
 def history(db: Store, *, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -296,7 +313,7 @@ WHATIF_TIERED = """
 
 def whatif(db: Store, *, tenant_id: str, filters: EventFilters, list_prices: pa.Table) -> dict[str, Any]:
     """The scope's calls at one target model's list prices (`list_prices`: that model's rows per slot)."""
-    where, params = where_clause(tenant_id, filters, alias="e")
+    where, params = where_clause(db.dialect, tenant_id, filters, alias="e")
     slot = db.dialect.slot("e.timestamp")
     wide = db.dialect.wide_int
     tokens = {"inp": f"CAST(e.input_tokens AS {wide})", "cached": f"CAST(e.cached_input_tokens AS {wide})",

@@ -36,7 +36,8 @@ def test_custom_prices_savings_by_hand(api: ApiServer) -> None:
                                          "cache_write_per_mtok": "0", "output_per_mtok": "8.00"}),
                           ("house-claude", {"input_per_mtok": "3.00", "cached_input_per_mtok": "0.30",
                                             "cache_write_per_mtok": "3.75", "output_per_mtok": "15.00"})):
-        answer = httpx.put(f"{api.url}/v1/prices/openai/{model}", headers=user.headers, json=prices)
+        answer = httpx.put(f"{api.url}/v1/prices/openai/{model}", headers=user.headers,
+                           json={**prices, "effective_from": "2026-11-01T00:00:00Z"})
         assert answer.status_code == 200, answer.text
     events = [
         make_event(model="house-gpt", timestamp=DAY.format(9), input_tokens=10_000, cached_input_tokens=4_000),

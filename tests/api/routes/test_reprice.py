@@ -233,3 +233,24 @@ def test_re_pricing_with_unchanged_prices_changes_nothing_whatever_the_shape(api
     shown = preview(api, user)
     assert (shown["events"], shown["changed_events"]) == (len(shapes), 0), shown
     assert shown["new_cost_usd"] == shown["current_cost_usd"]
+
+
+def test_a_re_price_moves_the_by_tag_totals_too(api: ApiServer, user: TestUser) -> None:
+    """The label roll-up (by=tag:<key>, by=run_name) is recounted with usage_hourly: a by-tag breakdown
+    sums to the re-priced total at once."""
+    import time
+
+    events = traffic(0, "house-model-tags", 6, tags={"team": "search"}) + traffic(1, "house-model-tags", 4)
+    send(api, user, events)
+    time.sleep(1.5)  # rolled up, so the re-price must recount the rolled-up hours
+    answer = httpx.put(f"{api.url}/v1/prices/openai/house-model-tags", headers=user.headers,
+                       json={"input_per_mtok": "2", "output_per_mtok": "8", "effective_from": DAY0.isoformat()})
+    assert answer.status_code == 200, answer.text
+    expected = preview(api, user, model="house-model-tags")["new_cost_usd"]
+    assert apply(api, user, expected, model="house-model-tags").status_code == 200
+    rows = httpx.get(f"{api.url}/v1/analytics/breakdown", headers=user.headers,
+                     params={"by": "tag:team", "model": "house-model-tags"}).json()["data"]
+    by_hand = {key: sum((Decimal(e["input_tokens"]) * 2 + Decimal(e["output_tokens"]) * 8) / 1_000_000
+                        for e in events if (e.get("tags") or {}).get("team") == key) for key in ("search", None)}
+    assert {r["key"]: Decimal(r["cost_usd"]) for r in rows} == by_hand
+    assert sum(by_hand.values()) == Decimal(expected)

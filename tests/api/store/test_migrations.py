@@ -51,7 +51,7 @@ def test_a_key_made_before_scopes_existed_keeps_both(tmp_path: Path) -> None:
 
 
 def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: Path) -> None:
-    """DuckDB migration 10 fills usage_labels_hourly and event_labels from the events already rolled up."""
+    """DuckDB migration 11 fills usage_labels_hourly and event_labels from the events already rolled up."""
     import json
 
     from api.ingest import to_rows, validate_batch
@@ -62,7 +62,7 @@ def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: 
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
     for version, sql in migrations.MIGRATIONS:
-        if version >= 10:
+        if version >= 11:
             break
         con.execute(sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
@@ -76,8 +76,8 @@ def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: 
     con.execute("""INSERT INTO usage_hourly SELECT tenant_id, date_trunc('hour', timestamp), provider, model,
                    coalesce(customer_id, ''), status, pricing_status, count(*), sum(cost_usd), sum(input_tokens),
                    sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
-                   coalesce(sum(latency_ms), 0), count(latency_ms), min(timestamp), max(timestamp)
-                   FROM events GROUP BY ALL""")
+                   coalesce(sum(latency_ms), 0), count(latency_ms), min(timestamp), max(timestamp),
+                   count(*) FILTER (WHERE pricing_fallback IS NOT NULL) FROM events GROUP BY ALL""")
     con.execute("UPDATE usage_state SET rolled_up_to = 1")
     con.close()
     store = open_store(database_url=None, duckdb_path=str(path))
