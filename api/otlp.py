@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from api.otlp_departures import correct
+from api.otlp_departures import corrections
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -32,7 +32,7 @@ JSON = "application/json"
 # "https://llmobserve.dev/otlp/span") written out, and it never changes (docs/opentelemetry.md).
 NAMESPACE = uuid.UUID("9e61d9b5-61e9-5599-91a8-dd26fa5205e0")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_UNIX_S = 253_402_300_799  # 9999-12-31T23:59:59Z: later instants do not fit a datetime
+MAX_UNIX_NS = 253_402_300_799_999_999_999  # 9999-12-31T23:59:59.999999999Z: later instants do not fit a datetime
 STATUS_ERROR = 2  # Status.StatusCode.STATUS_CODE_ERROR
 MAX_REASONS = 10  # partial_success.error_message names this many rejected spans, then counts the rest
 
@@ -178,7 +178,12 @@ def _value(v: Any) -> Any:
 
 
 def _attributes(kvs: Any) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in kvs if kv.key in WANTED or kv.key.startswith("llmobserve.")}
+    found = {}
+    for kv in kvs:
+        key = kv.key  # each read of a protobuf field builds a new Python object: read it once
+        if key in WANTED or key.startswith("llmobserve."):
+            found[key] = _value(kv.value)
+    return found
 
 
 def _count(attrs: dict[str, Any], *keys: str) -> Any:
@@ -191,16 +196,22 @@ def _count(attrs: dict[str, Any], *keys: str) -> Any:
 
 
 def _instant(unix_nano: int) -> datetime:
-    seconds, nanos = divmod(unix_nano, 1_000_000_000)
-    if seconds > MAX_UNIX_S:
+    if unix_nano > MAX_UNIX_NS:
         return datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # past the bound: rejected, naming it
-    return EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return EPOCH + timedelta(microseconds=unix_nano // 1000)
 
 
 def _first(key: str, *scopes: dict[str, Any]) -> Any:
     for attrs in scopes:
         value = attrs.get(key)
         if value not in (None, ""):
+            return value
+    return None
+
+
+def _customer(attrs: dict[str, Any], resource: dict[str, Any]) -> Any:
+    for key in CUSTOMER_KEYS:
+        if (value := _first(key, attrs, resource)) is not None:
             return value
     return None
 
@@ -249,7 +260,7 @@ def span_event(span: Any, attrs: dict[str, Any], resource: dict[str, Any], scope
         "provider": PROVIDERS.get(raw_provider.lower(), raw_provider.lower()),
         "model": model,
         "operation": _operation(attrs, span.name),
-        "customer_id": next((v for key in CUSTOMER_KEYS if (v := _first(key, attrs, resource)) is not None), None),
+        "customer_id": _customer(attrs, resource),
         "run_id": trace_hex,
         "run_name": (root_name or _first("llmobserve.run_name", attrs, resource) or None),
         "input_tokens": _count(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens") or 0,
@@ -285,12 +296,14 @@ def map_request(request: ExportTraceServiceRequest) -> Mapped:
         resource = _attributes(rs.resource.attributes)
         for ss in rs.scope_spans:
             scope = (ss.scope.name, ss.scope.version)
+            fixes = corrections(scope)
             for span in ss.spans:
                 attrs = _attributes(span.attributes)
                 if not _is_genai(attrs) or attrs.get("gen_ai.operation.name") in NOT_CALLS:
                     continue
                 ref = f"trace {span.trace_id.hex()} span {span.span_id.hex()}"
-                correct(scope, attrs)
+                for fix in fixes:
+                    fix(attrs)
                 event = span_event(span, attrs, resource, scope, roots.get(span.trace_id))
                 if isinstance(event, str):
                     mapped.rejected.append(f"{ref}: {event}")

@@ -8,6 +8,7 @@ all cannot be recovered and is listed in docs/opentelemetry.md.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,9 +69,9 @@ DEPARTURES = (
 )
 
 
-def correct(scope: tuple[str, str], attrs: Attrs) -> None:
-    """Apply, in place, the corrections known for the span's instrumentation scope."""
+@functools.lru_cache(maxsize=1024)
+def corrections(scope: tuple[str, str]) -> tuple[Callable[[Attrs], None], ...]:
+    """The fixes known for an instrumentation scope (name, version), found once per scope."""
     name, version = scope
-    for departure in DEPARTURES:
-        if name in departure.scopes and (departure.below is None or _version(version) < departure.below):
-            departure.fix(attrs)
+    return tuple(d.fix for d in DEPARTURES
+                 if name in d.scopes and (d.below is None or _version(version) < d.below))

@@ -125,14 +125,14 @@ def seed(url: str, rows: int) -> float:
                     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
                     stream, status, sdk_version, cost_usd, pricing_status, pricing_source, pricing_version, received_at)
                 SELECT gen_random_uuid(), %s, TIMESTAMP '2026-10-01' + (i * {30 * 86400}::bigint / {rows}) * INTERVAL '1 second',
-                       CASE WHEN m % 2 = 1 THEN 'anthropic' ELSE 'openai' END, ({models})[m + 1], 'chat',
-                       'cust_' || customer, 'run_' || (i / 3), 'bench-run', 1000 + i % 700, (i % 4) * 100, 0,
-                       200 + i % 300, 0, 300 + (i % 1000), i % 5 = 0,
-                       CASE WHEN i % 50 = 0 THEN 'error' ELSE 'ok' END, 'bench',
-                       CASE WHEN m = 5 THEN NULL ELSE 0.000123 + (i % 97) * 0.000001 END,
+                       CASE WHEN m %% 2 = 1 THEN 'anthropic' ELSE 'openai' END, ({models})[m + 1], 'chat',
+                       'cust_' || customer, 'run_' || (i / 3), 'bench-run', 1000 + i %% 700, (i %% 4) * 100, 0,
+                       200 + i %% 300, 0, 300 + (i %% 1000), i %% 5 = 0,
+                       CASE WHEN i %% 50 = 0 THEN 'error' ELSE 'ok' END, 'bench',
+                       CASE WHEN m = 5 THEN NULL ELSE 0.000123 + (i %% 97) * 0.000001 END,
                        CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now()
-                FROM (SELECT i, customer, (customer + (i % 10 = 0)::int) % 6 AS m
-                      FROM (SELECT i, floor(500 * power(((i * 2654435761) % 4294967296) / 4294967296.0, 3))::int AS customer
+                FROM (SELECT i, customer, (customer + (i %% 10 = 0)::int) %% 6 AS m
+                      FROM (SELECT i, floor(500 * power(((i * 2654435761) %% 4294967296) / 4294967296.0, 3))::int AS customer
                             FROM generate_series(%s::bigint, %s::bigint) i) c) s
                 """, [TENANT, offset, offset + n - 1])
         conn.execute("VACUUM ANALYZE events")
