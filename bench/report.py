@@ -136,16 +136,18 @@ def _reprice(r: dict[str, Any]) -> list[str]:
     preview, apply = r["preview_s"]["median"], r["apply_s"]
     reference = r["reference_update_s"]
     store = r.get("store", "duckdb")
+    at_size = r["rows"] >= 10_000_000  # the budget is for 10M events: a smaller run is not judged by it
+    judged = _verdict if at_size else (lambda ok: "not judged (smaller than 10M)")
     title = "PostgreSQL re-pricing" if store == "postgresql" else "Re-pricing"
     lines = [f"### {title} {r['rows']:,} stored events, one tenant, {store} "
              f"(`python -m bench.bench_reprice --store {store}`)", "",
              f"Machine: {_machine(r)} · load average {r.get('load_average', 0):.1f} at the start (the machine is "
              "shared with other agents: figures carry that noise)", "",
              "| step (over HTTP) | seconds | budget (DESIGN §14) | vs bare UPDATE of every cost |", "|---|---|---|---|",
-             f"| preview, median of {len(r['preview_s']['runs'])} | {preview:.1f} | ≤ 10 s: "
-             f"{_verdict(preview <= BUDGETS['reprice_preview_s'])} | {preview / reference:.1f}× |",
-             f"| apply ({r['changed_events']:,} events changed) | {apply:.1f} | ≤ 120 s: "
-             f"{_verdict(apply <= BUDGETS['reprice_apply_s'])} | {apply / reference:.1f}× |",
+             f"| preview, median of {len(r['preview_s']['runs'])} | {preview:.1f} | ≤ 10 s at 10M: "
+             f"{judged(preview <= BUDGETS['reprice_preview_s'])} | {preview / reference:.1f}× |",
+             f"| apply ({r['changed_events']:,} events changed) | {apply:.1f} | ≤ 120 s at 10M: "
+             f"{judged(apply <= BUDGETS['reprice_apply_s'])} | {apply / reference:.1f}× |",
              f"| reference: `UPDATE events SET cost_usd = cost_usd + 0` (all rows, same file) | {reference:.1f} | | 1.00× |",
              "", f"- Totals after apply equal the preview's `new_cost_usd`: {'yes' if r['totals_match'] else '**no**'}",
              f"- Ingest during the apply: {during['batches']} batches of 100 answered, p50 "
