@@ -41,21 +41,22 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def run(rows: int, repeats: int = 20) -> dict[str, object]:
+def run(rows: int, repeats: int = 20, queries: list | None = None, tags: bool = False) -> dict[str, object]:
+    queries = queries or QUERIES
     with tempfile.TemporaryDirectory() as tmp:
         api = ApiServer(Path(tmp))
-        seconds = seed(str(api.db_path), tenant_id=TENANT, rows=rows)
+        seconds = seed(str(api.db_path), tenant_id=TENANT, rows=rows, tags=tags)
         api.start()
         try:
             assert api.proc is not None
             results: dict[str, object] = {"rows": rows, "seed_seconds": seconds,
                                           "rss_mib_at_start": rss_mib(api.proc.pid), "queries": {}}
             with httpx.Client(base_url=api.url, headers=api.admin(TENANT), timeout=120) as client:
-                for name, path, params in QUERIES:
+                for name, path, params in queries:
                     client.get(path, params=params).raise_for_status()  # warm-up
-                timings: dict[str, list[float]] = {name: [] for name, _, _ in QUERIES}
+                timings: dict[str, list[float]] = {name: [] for name, _, _ in queries}
                 for _ in range(repeats):  # interleaved: noise hits every query alike
-                    for name, path, params in QUERIES:
+                    for name, path, params in queries:
                         started = time.perf_counter()
                         client.get(path, params=params).raise_for_status()
                         timings[name].append((time.perf_counter() - started) * 1000)

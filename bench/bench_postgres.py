@@ -109,7 +109,12 @@ def ingest(rounds: int = 3) -> dict[str, object]:
             "rounds": rounds, "replica_rss_mib": rss}
 
 
-def seed(url: str, rows: int) -> float:
+# With tags=True, as bench/seed.py: two calls in three carry {"feature": one of 8, "team": one of 5}.
+TAGS_SQL = """CASE WHEN i %% 3 = 2 THEN NULL
+                   ELSE '{"feature": "f' || (i %% 8) || '", "team": "t' || (customer %% 5) || '"}' END"""
+
+
+def seed(url: str, rows: int, tags: bool = False) -> float:
     """`rows` events for one tenant over 30 days, shaped like bench/seed.py's, written by SQL in chunks."""
     started = time.perf_counter()
     models = "ARRAY['gpt-4o-mini-2024-07-18','claude-3-5-haiku-20241022','gpt-4.1-nano-2025-04-14'," \
@@ -123,14 +128,16 @@ def seed(url: str, rows: int) -> float:
             conn.execute(f"""
                 INSERT INTO events (id, tenant_id, timestamp, provider, model, operation, customer_id, run_id, run_name,
                     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
-                    stream, status, sdk_version, cost_usd, pricing_status, pricing_source, pricing_version, received_at)
+                    stream, status, sdk_version, cost_usd, pricing_status, pricing_source, pricing_version, received_at,
+                    tags)
                 SELECT gen_random_uuid(), %s, TIMESTAMP '2026-10-01' + (i * {30 * 86400}::bigint / {rows}) * INTERVAL '1 second',
                        CASE WHEN m %% 2 = 1 THEN 'anthropic' ELSE 'openai' END, ({models})[m + 1], 'chat',
                        'cust_' || customer, 'run_' || (i / 3), 'bench-run', 1000 + i %% 700, (i %% 4) * 100, 0,
                        200 + i %% 300, 0, 300 + (i %% 1000), i %% 5 = 0,
                        CASE WHEN i %% 50 = 0 THEN 'error' ELSE 'ok' END, 'bench',
                        CASE WHEN m = 5 THEN NULL ELSE 0.000123 + (i %% 97) * 0.000001 END,
-                       CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now()
+                       CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now(),
+                       {TAGS_SQL if tags else 'NULL'}
                 FROM (SELECT i, customer, (customer + (i %% 10 = 0)::int) %% 6 AS m
                       FROM (SELECT i, floor(500 * power(((i * 2654435761) %% 4294967296) / 4294967296.0, 3))::int AS customer
                             FROM generate_series(%s::bigint, %s::bigint) i) c) s
@@ -139,7 +146,7 @@ def seed(url: str, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def analytics(rows: int, repeats: int = 20) -> dict[str, object]:
+def analytics(rows: int, repeats: int = 20, queries: list | None = None, tags: bool = False) -> dict[str, object]:
     from api.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,7 +155,8 @@ def analytics(rows: int, repeats: int = 20) -> dict[str, object]:
             url = server.create_database()
             store = open_store(database_url=url, duckdb_path="", pool_size=1)  # migrate
             store.close()
-            seconds = seed(url, rows)
+            seconds = seed(url, rows, tags=tags)
+            queries = queries or QUERIES
             store = open_store(database_url=url, duckdb_path="", pool_size=1)
             store.rebuild_usage_hourly()
             store.close()
@@ -156,13 +164,13 @@ def analytics(rows: int, repeats: int = 20) -> dict[str, object]:
             try:
                 result: dict[str, object] = {"rows": rows, "seed_seconds": seconds,
                                              "replica_rss_mib_at_start": [rss_mib(s.proc.pid) for s in servers if s.proc]}
-                timings: dict[str, list[float]] = {name: [] for name, _, _ in QUERIES}
+                timings: dict[str, list[float]] = {name: [] for name, _, _ in queries}
                 clients = [httpx.Client(base_url=s.url, headers=s.admin(TENANT), timeout=120) for s in servers]
-                for name, path, params in QUERIES:
+                for name, path, params in queries:
                     for client in clients:
                         client.get(path, params=params).raise_for_status()  # warm-up, both replicas
                 for r in range(repeats):
-                    for name, path, params in QUERIES:
+                    for name, path, params in queries:
                         started = time.perf_counter()
                         clients[r % 2].get(path, params=params).raise_for_status()
                         timings[name].append((time.perf_counter() - started) * 1000)

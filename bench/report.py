@@ -63,8 +63,19 @@ def _ingest(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _analytics(r: dict[str, Any]) -> list[str]:
-    lines = [f"### Analytics over {r['rows']:,} stored events, one tenant (`python -m bench.bench_analytics`)", "",
+def _tags(r: dict[str, Any]) -> list[str]:
+    return _analytics(r, title=f"### By tag over {r['rows']:,} stored events, one tenant, two in three tagged "
+                               "(`python -m bench.bench_tags`)")
+
+
+def _pg_tags(r: dict[str, Any]) -> list[str]:
+    return _pg_analytics(r, title=f"### PostgreSQL by tag over {r['rows']:,} events, one tenant, two in three tagged, "
+                                  "through 2 replicas (`python -m bench.bench_tags --store postgresql`)")
+
+
+def _analytics(r: dict[str, Any], title: str | None = None) -> list[str]:
+    title = title or f"### Analytics over {r['rows']:,} stored events, one tenant (`python -m bench.bench_analytics`)"
+    lines = [title, "",
              f"Machine: {_machine(r)}", "", "| query (over HTTP, warm) | p50 ms | p95 ms | budget p95 ≤ 150 ms |",
              "|---|---|---|---|"]
     for name, q in r["queries"].items():
@@ -93,9 +104,10 @@ def _pg_ingest(r: dict[str, Any]) -> list[str]:
             f"- Replica RSS after ingest: {', '.join(f'{v:.0f} MiB' for v in r['replica_rss_mib'])}", ""]
 
 
-def _pg_analytics(r: dict[str, Any]) -> list[str]:
-    lines = [f"### PostgreSQL analytics over {r['rows']:,} events, one tenant, through 2 replicas "
-             "(`python -m bench.bench_postgres --only analytics`)", "", f"Machine: {_machine(r)}", "",
+def _pg_analytics(r: dict[str, Any], title: str | None = None) -> list[str]:
+    title = title or (f"### PostgreSQL analytics over {r['rows']:,} events, one tenant, through 2 replicas "
+                      "(`python -m bench.bench_postgres --only analytics`)")
+    lines = [title, "", f"Machine: {_machine(r)}", "",
              "| query (over HTTP, warm, alternating replicas) | p50 ms | p95 ms | budget p95 ≤ 300 ms |", "|---|---|---|---|"]
     for name, q in r["queries"].items():
         lines.append(f"| {name} | {q['p50_ms']:.0f} | {q['p95_ms']:.0f} | "
@@ -155,7 +167,8 @@ def _reprice(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "dashboard": _dashboard,
+RENDERERS = {"sdk": _sdk, "ingest": _ingest, "analytics": _analytics, "tags": _tags, "pg_tags": _pg_tags,
+             "dashboard": _dashboard,
              "pg_ingest": _pg_ingest, "pg_analytics": _pg_analytics, "budgets": _budgets, "otlp": _otlp,
              "reprice": _reprice, "pg_reprice": _reprice}
 

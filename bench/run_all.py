@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md (`make bench`).
 
-    python bench/run_all.py [--only sdk,ingest,analytics,dashboard,pg_ingest,pg_analytics,budgets,otlp,reprice,
+    python bench/run_all.py [--only sdk,ingest,analytics,tags,dashboard,pg_ingest,pg_analytics,pg_tags,budgets,otlp,reprice,
         pg_reprice] [--rows 10000000]
 
 Each benchmark writes bench/results/<name>.json (git-ignored); this script renders each section found
@@ -50,6 +50,12 @@ def run(selected: set[str], rows: int) -> None:
     if "analytics" in selected:
         from bench import bench_analytics
         save("analytics", bench_analytics.run(rows))
+    if "tags" in selected:
+        from bench import bench_tags
+        save("tags", bench_tags.run(rows))
+    if "pg_tags" in selected:
+        from bench import bench_tags
+        save("pg_tags", bench_tags.run_postgres(rows))
     if "dashboard" in selected:
         from bench import bench_dashboard
         save("dashboard", bench_dashboard.run())
@@ -79,7 +85,7 @@ def load(name: str) -> dict | None:
 
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SECTIONS = ("sdk", "ingest", "analytics", "dashboard", "pg_ingest", "pg_analytics", "budgets", "otlp", "reprice",
+SECTIONS = ("sdk", "ingest", "analytics", "tags", "dashboard", "pg_ingest", "pg_analytics", "pg_tags", "budgets", "otlp", "reprice",
             "pg_reprice")
 
 
@@ -90,7 +96,7 @@ def _block(name: str) -> tuple[str, str]:
 # How each section's heading starts, to adopt a document written before the per-section markers.
 HEADINGS = {"### SDK overhead": "sdk", "### Ingest (": "ingest", "### Analytics over": "analytics",
             "### Dashboard pages": "dashboard", "### PostgreSQL ingest": "pg_ingest",
-            "### PostgreSQL analytics": "pg_analytics", "### Budget check": "budgets",
+            "### PostgreSQL analytics": "pg_analytics", "### By tag over": "tags", "### PostgreSQL by tag": "pg_tags", "### Budget check": "budgets",
             "### OTLP ingest": "otlp", "### Re-pricing": "reprice",
             "### PostgreSQL re-pricing": "pg_reprice"}
 

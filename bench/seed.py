@@ -21,11 +21,15 @@ SEED_COLUMNS = ("id, tenant_id, timestamp, provider, model, operation, customer_
                 "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, "
                 "time_to_first_token_ms, stream, status, error_type, http_status, service_tier, tags, sdk_version, "
                 "cost_usd, pricing_status, pricing_source, pricing_version, received_at, flush_seq, "
-                "cache_write_1h_tokens")
+                "cache_write_1h_tokens, cache_savings_usd")
+
+# With tags=True, two calls in three carry {"feature": one of 8, "team": one of 5 (by customer)}; the rest none.
+TAGS_SQL = """CASE WHEN i % 3 = 2 THEN NULL
+                   ELSE '{"feature": "f' || (i % 8) || '", "team": "t' || (customer % 5) || '"}' END"""
 
 
 def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1_000_000,
-         recent: bool = False) -> float:
+         recent: bool = False, tags: bool = False) -> float:
     """Insert `rows` events spread over `days` (from 2026-10-01, or ending now when `recent`);
     returns seconds taken."""
     db = Database(path)
@@ -51,9 +55,11 @@ def seed(path: str, *, tenant_id: str, rows: int, days: int = 30, chunk: int = 1
                    CASE WHEN m % 2 = 1 THEN 'anthropic' ELSE 'openai' END,
                    {models}[m + 1], 'chat', 'cust_' || customer, 'run_' || (i // 3), 'bench-run',
                    1000 + i % 700, (i % 4) * 100, 0, 200 + i % 300, 0, 300 + (i % 1000), NULL, i % 5 = 0,
-                   CASE WHEN i % 50 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL, NULL, NULL, 'bench',
+                   CASE WHEN i % 50 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL, NULL, {TAGS_SQL if tags else 'NULL'},
+                   'bench',
                    CASE WHEN m = 5 THEN NULL ELSE CAST(0.000123 + (i % 97) * 0.000001 AS DECIMAL(18, 12)) END,
-                   CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now(), 0, 0
+                   CASE WHEN m = 5 THEN 'unpriced' ELSE 'priced' END, 'genai-prices', 'bench', now(), 0, 0,
+                   (i % 4) * 100 * 0.000000075  -- cache savings: the cached tokens at gpt-4o-mini's discount
             FROM shaped
         """, [offset, offset + n, tenant_id]).fetchall()
     events.rebuild_usage_hourly(db)
