@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
 import streamlit as st  # noqa: E402
 from dotenv import load_dotenv  # noqa: E402
 
-from dashboard import auth, client, ui  # noqa: E402
+from dashboard import auth, client, filters  # noqa: E402
 
 load_dotenv()
 st.set_page_config(page_title="llmobserve", page_icon=":material/payments:", layout="wide")
@@ -25,13 +25,15 @@ PAGES = [  # (file, title, icon, url_path)
     ("views/overview.py", "Overview", ":material/monitoring:", "overview"),
     ("views/runs.py", "Runs", ":material/list_alt:", "runs"),
     ("views/customers.py", "Customers", ":material/group:", "customers"),
+    ("views/models.py", "Models", ":material/model_training:", "models"),
+    ("views/tags.py", "Tags", ":material/label:", "tags"),
     ("views/budgets.py", "Budgets", ":material/savings:", "budgets"),
     ("views/prices.py", "Prices", ":material/sell:", "prices"),
     ("views/reprice.py", "Re-price", ":material/currency_exchange:", "reprice"),
     ("views/reconcile.py", "Reconcile", ":material/fact_check:", "reconcile"),
     ("views/settings.py", "Settings", ":material/settings:", "settings"),
 ]
-DATA_PAGES = {"overview", "runs", "customers"}
+DATA_PAGES = {"overview", "runs", "customers", "models", "tags"}
 
 
 def main() -> None:
@@ -62,7 +64,7 @@ def main() -> None:
         st.button("Log out", on_click=auth.request_logout, icon=":material/logout:")
     try:
         if page.url_path in DATA_PAGES or page.url_path == "":
-            ui.sidebar_filters(user["id"])
+            filters.sidebar(user["id"])
         st.session_state["llmo_user"] = user
         page.run()
     except client.ApiError as exc:

@@ -35,9 +35,13 @@ class Filters(NamedTuple):
     provider: str | None = None
     model: str | None = None
     customer_id: str | None = None
+    tags: tuple[str, ...] = ()  # "key:value", all must hold
 
-    def params(self) -> dict[str, str]:
-        return {k: v for k, v in self._asdict().items() if v}
+    def params(self) -> dict[str, Any]:
+        values: dict[str, Any] = {k: v for k, v in self._asdict().items() if v and k != "tags"}
+        if self.tags:
+            values["tag"] = list(self.tags)  # httpx repeats a list: tag=a:1&tag=b:2
+        return values
 
 
 def api_url() -> str:
@@ -149,8 +153,16 @@ def revoke_key(user_id: str, key_id: str) -> dict[str, Any]:
 
 # -- analytics --------------------------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def summary(user_id: str, filters: Filters) -> dict[str, Any]:
-    return _get("/v1/analytics/summary", user_id, **filters.params())
+def summary(user_id: str, filters: Filters, compare: bool = False) -> dict[str, Any]:
+    """With compare (and a start), `previous` holds the period of equal length before it."""
+    compare_to = "previous" if compare and filters.start else None
+    return _get("/v1/analytics/summary", user_id, compare=compare_to, **filters.params())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def tag_keys(user_id: str, filters: Filters) -> list[dict[str, Any]]:
+    """[{key, values, calls}] for every tag key in the period."""
+    return _get("/v1/analytics/tags", user_id, **filters.params())
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

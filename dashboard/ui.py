@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,14 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import client
-
-RANGES: dict[str, timedelta | None] = {
-    "Last 24 hours": timedelta(days=1), "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30),
-    "Last 90 days": timedelta(days=90), "All time": None, "Custom": None,
-}
-ALL = "All"
-_FILTERS = "llmo_filters"
-
+from dashboard import filters as url_filters
 
 def usd(value: Any) -> str:
     """A cost as people read it: cents for dollars, more digits for the fractions of a cent LLM calls cost."""
@@ -49,51 +41,12 @@ def number(value: Any) -> str:
     return f"{int(value or 0):,}"
 
 
-def _window(label: str) -> tuple[str | None, str | None, str]:
-    """(start, end, interval). Starts are floored to the minute so cached answers are reused between reruns."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    if label == "Custom":
-        today = now.date()
-        picked = st.sidebar.date_input("Dates (UTC)", value=(today - timedelta(days=6), today), key="f_dates",
-                                       max_value=today)
-        first, last = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
-        if not isinstance(first, date):
-            first = last = today
-        start = datetime.combine(first, time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
-        return start.isoformat(), end.isoformat(), "hour" if (end - start) <= timedelta(days=2) else "day"
-    delta = RANGES.get(label)
-    if delta is None:
-        return None, None, "day"
-    return (now - delta).isoformat(), None, "hour" if delta <= timedelta(days=2) else "day"
-
-
-def sidebar_filters(user_id: str) -> None:
-    """Time range, provider, model and customer, in the shared sidebar (so they persist across pages)."""
-    sidebar = st.sidebar
-    sidebar.subheader("Filters")
-    label = sidebar.selectbox("Time range", list(RANGES), index=2, key="f_range")
-    start, end, interval = _window(label)
-    period = client.Filters(start=start, end=end)
-    options: dict[str, list[str]] = {}
-    for by in ("provider", "model", "customer_id"):
-        rows = client.breakdown(user_id, period, by)
-        options[by] = [ALL] + sorted({r["key"] for r in rows if r["key"]})
-    chosen = {
-        by: sidebar.selectbox(title, options[by], key=f"f_{by}")
-        for by, title in (("provider", "Provider"), ("model", "Model"), ("customer_id", "Customer"))
-    }
-    st.session_state[_FILTERS] = (
-        client.Filters(start=start, end=end, **{k: (None if v == ALL else v) for k, v in chosen.items()}),
-        interval, label)
-
-
 def filters() -> tuple[client.Filters, str, str]:
-    """(filters, interval, label of the time range) chosen in the sidebar."""
-    return st.session_state.get(_FILTERS, (client.Filters(), "day", "All time"))
+    """(filters, interval, label of the time range) chosen in the sidebar (dashboard/filters.py)."""
+    return url_filters.chosen()
 
 
-def frame(rows: list[dict[str, Any]], money: tuple[str, ...] = ("cost_usd",)) -> pd.DataFrame:
+def frame(rows: list[dict[str, Any]], money: tuple[str, ...] = ("cost_usd", "cache_savings_usd")) -> pd.DataFrame:
     """Rows from the API as a data frame, with the decimal-string costs made numeric for sorting and charts."""
     df = pd.DataFrame(rows)
     for column in money:
@@ -113,6 +66,25 @@ def run_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     runs["run"] = runs["run_name"].fillna(runs["run_id"])
     runs["started_at"] = pd.to_datetime(runs["started_at"], utc=True)
     return runs[["run", "customer_id", "calls", "cost_usd", "status", "started_at", "run_id"]]
+
+
+def table(df: pd.DataFrame, name: str, column_config: dict[str, Any] | None = None, **options: Any) -> Any:
+    """A data frame and, under it, its CSV download (every table of the dashboard has one)."""
+    shown = st.dataframe(df, hide_index=True, column_config=column_config, **options)
+    csv = df.drop(columns=[c for c in df.columns if df[c].map(lambda v: isinstance(v, list)).any()]).to_csv(index=False)
+    st.download_button("Download CSV", csv.encode(), file_name=f"llmobserve-{name}.csv", mime="text/csv",
+                       icon=":material/download:", key=f"csv-{name}", on_click="ignore")
+    return shown
+
+
+def delta(current: Any, previous: dict[str, Any] | None, field: str, money: bool = False) -> str | None:
+    """The change against the previous period, for st.metric's delta (None when there is nothing to compare)."""
+    if not previous:
+        return None
+    change = Decimal(str(current or 0)) - Decimal(str(previous.get(field) or 0))
+    before = Decimal(str(previous.get(field) or 0))
+    pct = f" ({change / before:+.0%})" if before else ""
+    return (f"{'+' if change >= 0 else '-'}{usd(abs(change))}" if money else f"{int(change):+,}") + pct + " vs previous"
 
 
 def money_column(label: str, digits: int = 4) -> Any:

@@ -41,8 +41,8 @@ cols[0].metric("Customers", ui.number(len(table)))
 cols[1].metric("Total cost", ui.usd(customers["cost_usd"].sum()))
 cols[2].metric("Cost per customer (avg)", ui.usd(customers["cost_usd"].mean()))
 
-st.dataframe(
-    table, hide_index=True, height=min(38 + 35 * len(table), 640),
+ui.table(
+    table, "customers", height=min(38 + 35 * len(table), 640),
     column_config={"customer": "Customer", "cost_usd": ui.money_column("Cost"),
                    "trend": st.column_config.LineChartColumn("Trend", width="medium", y_min=0),
                    "calls": ui.count_column("Calls"), "tokens": ui.count_column("Tokens"),
@@ -50,7 +50,3 @@ st.dataframe(
                    "unpriced_tokens": ui.count_column("Unpriced tokens"),
                    "error_rate": st.column_config.NumberColumn("Error rate", format="percent"),
                    "latency_p95_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms")})
-
-csv = table.drop(columns=["trend"]).to_csv(index=False).encode()
-st.download_button("Download CSV", csv, file_name="llmobserve-customers.csv", mime="text/csv",
-                   icon=":material/download:")

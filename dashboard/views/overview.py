@@ -15,23 +15,31 @@ if client.summary(user_id, client.Filters())["calls"] == 0:
     ui.onboarding()
     st.stop()
 
-summary = client.summary(user_id, filters)
-st.caption(f"{period} · times in UTC")
+summary = client.summary(user_id, filters, compare=True)
+previous = summary.get("previous")
+st.caption(f"{period} · times in UTC" + (" · changes against the period of equal length before" if previous else ""))
 if summary["calls"] == 0:
     st.info("No calls match these filters. Widen the time range or clear a filter in the sidebar.")
     st.stop()
 
 calls = summary["calls"]
 tokens = summary["input_tokens"] + summary["output_tokens"]
-cols = st.columns(5)
+cols = st.columns(6)
 cols[0].metric("Total cost", ui.usd(summary["total_cost_usd"]),
+               ui.delta(summary["total_cost_usd"], previous, "total_cost_usd", money=True), delta_color="inverse",
                help="Priced calls only: calls of unknown models are counted apart, never as $0.")
-cols[1].metric("Calls", ui.number(calls))
+cols[1].metric("Calls", ui.number(calls), ui.delta(calls, previous, "calls"), delta_color="off")
 cols[2].metric("Tokens", ui.number(tokens),
+               ui.delta(tokens, previous and {"t": previous["input_tokens"] + previous["output_tokens"]}, "t"),
+               delta_color="off",
                help=f"{ui.number(summary['input_tokens'])} input · {ui.number(summary['output_tokens'])} output")
 cols[3].metric("Error rate", f"{summary['error_calls'] / calls:.1%}",
-               help=f"{ui.plural(summary['error_calls'], 'failed call')}")
-cols[4].metric("Unpriced calls", ui.number(summary["unpriced_calls"]),
+               ui.delta(summary["error_calls"], previous, "error_calls"), delta_color="inverse",
+               help=f"{ui.plural(summary['error_calls'], 'failed call')} (change: failed calls)")
+cols[4].metric("Cache savings", ui.usd(summary["cache_savings_usd"]),
+               ui.delta(summary["cache_savings_usd"], previous, "cache_savings_usd", money=True),
+               help="Cache-read tokens at the uncached input price, less what they cost (cache writes not counted).")
+cols[5].metric("Unpriced calls", ui.number(summary["unpriced_calls"]),
                help="Calls to models with no known price; their tokens are not in the total cost.")
 if summary["unpriced_calls"]:
     st.warning(f"{ui.plural(summary['unpriced_calls'], 'call')} ({ui.plural(summary['unpriced_tokens'], 'token')}) "
@@ -75,7 +83,7 @@ with left:
     st.plotly_chart(chart, width="stretch")
 with right:
     st.subheader("Cost by model")
-    top = models[models["cost_usd"] > 0].sort_values("cost_usd").tail(10)  # unpriced models: table below
+    top = models[models["cost_usd"] > 0].sort_values("cost_usd").tail(10)  # unpriced models: on the Models page
     chart = px.bar(top, x="cost_usd", y="key", orientation="h", labels={"cost_usd": "Cost (USD)", "key": ""})
     chart.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_tickprefix="$")
     st.plotly_chart(chart, width="stretch")
@@ -96,8 +104,8 @@ with st.expander("What if these calls had used another model?", icon=":material/
 
 st.subheader("Recent runs")
 recent = ui.run_table(client.runs(user_id, filters, 5))
-picked = st.dataframe(recent.drop(columns="run_id"), hide_index=True, on_select="rerun", selection_mode="single-row",
-                      key="recent_runs", column_config=ui.RUN_COLUMNS)
+picked = ui.table(recent.drop(columns="run_id"), "recent-runs", ui.RUN_COLUMNS, on_select="rerun",
+                  selection_mode="single-row", key="recent_runs")
 if picked and picked.selection.rows:  # a row opens that run's calls, as on the Runs page
     st.switch_page("views/runs.py", query_params={"run": str(recent.iloc[picked.selection.rows[0]]["run_id"])})
 st.page_link("views/runs.py", label="All runs (select one to see its calls)", icon=":material/list_alt:")
@@ -105,23 +113,11 @@ st.page_link("views/runs.py", label="All runs (select one to see its calls)", ic
 st.subheader("Top customers")
 customers = ui.frame(client.breakdown(user_id, filters, "customer_id")).head(10)
 customers["key"] = customers["key"].fillna("(no customer)")
-st.dataframe(customers[["key", "cost_usd", "calls", "input_tokens", "output_tokens", "unpriced_calls"]],
-             hide_index=True,
-             column_config={"key": "Customer", "cost_usd": ui.money_column("Cost"), "calls": ui.count_column("Calls"),
-                            "input_tokens": ui.count_column("Input tokens"),
-                            "output_tokens": ui.count_column("Output tokens"),
-                            "unpriced_calls": ui.count_column("Unpriced calls")})
+ui.table(customers[["key", "cost_usd", "calls", "input_tokens", "output_tokens", "unpriced_calls"]], "top-customers",
+         {"key": "Customer", "cost_usd": ui.money_column("Cost"), "calls": ui.count_column("Calls"),
+          "input_tokens": ui.count_column("Input tokens"), "output_tokens": ui.count_column("Output tokens"),
+          "unpriced_calls": ui.count_column("Unpriced calls")})
 st.page_link("views/customers.py", label="All customers, with trends and CSV", icon=":material/group:")
 
-st.subheader("Latency and errors by model")
-models["error_rate"] = models["error_calls"] / models["calls"]
-st.dataframe(models[["key", "calls", "latency_p50_ms", "latency_p95_ms", "error_calls", "error_rate",
-                     "unpriced_calls", "unpriced_tokens", "cost_usd"]],
-             hide_index=True,
-             column_config={"key": "Model", "calls": ui.count_column("Calls"),
-                            "latency_p50_ms": st.column_config.NumberColumn("p50 latency", format="%.0f ms"),
-                            "latency_p95_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms"),
-                            "error_calls": "Errors",
-                            "error_rate": st.column_config.NumberColumn("Error rate", format="percent"),
-                            "unpriced_calls": ui.count_column("Unpriced calls"),
-                            "unpriced_tokens": ui.count_column("Unpriced tokens"), "cost_usd": ui.money_column("Cost")})
+st.page_link("views/models.py", label="Models: cost, tokens, latency and errors per model",
+             icon=":material/model_training:")

@@ -43,11 +43,10 @@ if run_id:
                    "they are not in the cost above.", icon=":material/warning:")
     calls = ui.frame(detail["events"])
     st.subheader("Calls")
-    st.dataframe(
+    ui.table(
         calls[["timestamp", "provider", "model", "operation", "input_tokens", "cached_input_tokens", "output_tokens",
-               "cost_usd", "pricing_status", "latency_ms", "status", "error_type"]],
-        hide_index=True,
-        column_config={"timestamp": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+               "cost_usd", "pricing_status", "latency_ms", "status", "error_type"]], "run-calls",
+        {"timestamp": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
                        "provider": "Provider", "model": "Model", "operation": "Operation",
                        "input_tokens": ui.count_column("Input tokens"),
                        "cached_input_tokens": ui.count_column("Cached"),
@@ -70,8 +69,8 @@ runs["duration_s"] = runs["duration_ms"].fillna(0) / 1000
 runs.loc[runs["calls"] == runs["unpriced_calls"], "cost_usd"] = None  # no known price: blank, never $0
 table = runs[["name", "started_at", "customer_id", "calls", "cost_usd", "unpriced_calls", "duration_s", "status",
               "run_id"]]
-picked = st.dataframe(
-    table, hide_index=True, height=min(38 + 35 * len(table), 720), on_select="rerun", selection_mode="single-row",
+picked = ui.table(
+    table, "runs", height=min(38 + 35 * len(table), 720), on_select="rerun", selection_mode="single-row",
     key=f"runs_table_{st.session_state.get('llmo_runs_table', 0)}",
     column_config={"name": "Run", "started_at": st.column_config.DatetimeColumn("Started (UTC)",
                                                                                 format="YYYY-MM-DD HH:mm:ss"),

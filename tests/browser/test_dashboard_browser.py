@@ -249,3 +249,71 @@ def test_deep_links_open_their_page_with_a_cookie_session(slow_stack: tuple[ApiS
     wrong = [(path, got, at) for (path, got, at), (_, heading) in zip(landed, pages * 2)
              if (got, at) != (heading, path)]
     assert not wrong, f"deep links that did not open their page (asked, heading shown, url): {wrong}"
+
+
+def pick(page: Any, label: str, option: str) -> None:
+    """Choose `option` in the sidebar selectbox labelled `label`, as a person does: open it, click the option."""
+    page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def log_in_form(page: Any, email: str, password: str) -> None:
+    form = page.locator("[data-testid='stForm']").first
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Log in").click()
+
+
+def test_a_copied_link_opens_the_same_view_for_a_colleague(stack: tuple[ApiServer, str]) -> None:
+    """Filters live in the URL (DESIGN §13): the view one person builds in the sidebar is in the address bar,
+    and that link, opened in a fresh browser context (no cookie: another person), asks for a login and then
+    shows the same filters and the same figures."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)  # several script runs per step; the shared machine is slow
+    api, url = stack
+    user = create_user(api, first_name="Ada")
+    now = datetime.now(UTC)
+    post_events(api, user, [
+        make_event(customer_id="acme", tags={"team": "search"}, cost_usd=0.5, timestamp=(now - timedelta(days=1)).isoformat()),
+        make_event(customer_id="acme", tags={"team": "ads"}, cost_usd=0.25, timestamp=(now - timedelta(days=2)).isoformat()),
+        make_event(customer_id="acme", tags={"team": "search"}, cost_usd=2, timestamp=(now - timedelta(days=20)).isoformat()),
+        make_event(customer_id="globex", tags={"team": "search"}, cost_usd=4, timestamp=(now - timedelta(hours=3)).isoformat()),
+    ]).raise_for_status()
+    password = "shared-link-pass"
+    httpx.post(f"{api.url}/admin/dashboard/signup", headers=api.admin(),
+               json={"email": user.email, "password": password}).raise_for_status()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        mine = browser.new_context(viewport={"width": 1400, "height": 1400})
+        mine.set_default_timeout(20_000)
+        page = mine.new_page()
+        page.goto(url + "/")
+        log_in_form(page, user.email, password)
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        settle(page)
+        pick(page, "Time range", "Last 7 days")
+        pick(page, "Customer", "acme")
+        pick(page, "Tag", "team")
+        pick(page, "team =", "search")
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="Total cost")
+        expect(metric).to_contain_text("$0.5000")  # acme, team=search, last 7 days: one call
+        link = page.url
+        assert "range=7days" in link and "customer=acme" in link and "tag=team%3Asearch" in link, link
+
+        theirs = browser.new_context(viewport={"width": 1400, "height": 1400})  # a colleague: no cookie
+        theirs.set_default_timeout(20_000)
+        other = theirs.new_page()
+        other.goto(link)
+        expect(other.get_by_role("tab", name="Log in")).to_be_visible()
+        log_in_form(other, user.email, password)
+        expect(other.get_by_role("heading", name="Overview")).to_be_visible()
+        settle(other)
+        expect(other.locator("[data-testid='stMetric']").filter(has_text="Total cost")).to_contain_text("$0.5000")
+        expect(other.locator("[data-testid='stMetric']").filter(has_text="Calls")).to_contain_text("1")
+        for label, value in (("Time range", "Last 7 days"), ("Customer", "acme"), ("team =", "search")):
+            expect(other.locator("[data-testid='stSelectbox']").filter(has_text=label).first).to_contain_text(value)
+        assert other.url == link
+        browser.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +17,8 @@ from tests.dashboard.conftest import PASSWORD, DashboardUser, app, click, deacti
 from tests.factories import create_user, make_event, post_events
 from tests.server import ApiServer
 
-PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/budgets.py", "views/settings.py"]
+PAGES = ["views/overview.py", "views/runs.py", "views/customers.py", "views/models.py", "views/tags.py",
+         "views/budgets.py", "views/settings.py"]
 
 
 def texts(at: AppTest) -> str:
@@ -118,8 +120,7 @@ def test_overview_shows_totals_charts_and_unpriced_apart(dashboard_env: ApiServe
     assert "1 call (550 tokens)" in at.warning[0].value and "not** included" in at.warning[0].value
     assert metrics["Error rate"] == "20.0%"
     shown = texts(at)
-    for heading in ("Cost over time", "By provider", "Cost by model", "Recent runs", "Top customers",
-                    "Latency and errors by model"):
+    for heading in ("Cost over time", "By provider", "Cost by model", "Recent runs", "Top customers"):
         assert heading in shown
     recent = at.dataframe[0].value  # newest first: the two-call run, then the three single calls
     assert list(recent.columns) == ["run", "customer_id", "calls", "cost_usd", "status", "started_at"]
@@ -131,9 +132,81 @@ def test_overview_shows_totals_charts_and_unpriced_apart(dashboard_env: ApiServe
     customers = at.dataframe[1].value
     assert list(customers["key"]) == ["globex", "acme", "initech"] or set(customers["key"]) == {"acme", "globex",
                                                                                               "initech"}
-    by_model = at.dataframe[2].value.set_index("key")
+    assert "Models: cost, tokens, latency and errors per model" in [link.proto.label
+                                                                           for link in at.get("page_link")]
+
+
+def test_models_page_has_cost_latency_errors_and_savings_per_model(dashboard_env: ApiServer,
+                                                                   seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.switch_page("views/models.py").run()
+    assert not at.exception
+    by_model = at.dataframe[0].value.set_index("key")
+    api_rows = {r["key"]: r for r in httpx.get(f"{dashboard_env.url}/v1/analytics/breakdown",
+                                               headers=seeded_user.user.headers, params={"by": "model"}).json()["data"]}
+    assert set(by_model.index) == set(api_rows)
     assert by_model.loc["my-private-finetune", "unpriced_calls"] == 1
-    assert by_model.loc["gpt-4o-mini-2024-07-18", "latency_p95_ms"] > 0
+    assert pd.isna(by_model.loc["my-private-finetune", "cost_usd"])  # unknown price: blank, never $0
+    assert by_model.loc["gpt-4o-mini-2024-07-18", "latency_p95_ms"] == api_rows["gpt-4o-mini-2024-07-18"]["latency_p95_ms"]
+    assert by_model.loc["gpt-4o-mini-2024-07-18", "calls"] == 3
+    assert {"error_rate", "tokens", "cached_input_tokens", "latency_p50_ms"} <= set(by_model.columns)
+
+
+def test_tags_page_breaks_down_by_a_tag_with_untagged_calls_apart(dashboard_env: ApiServer,
+                                                                 new_user: DashboardUser) -> None:
+    post_events(dashboard_env, new_user.user, [make_event(tags={"team": "search"}), make_event(tags={"team": "search"}),
+                                               make_event(tags={"team": "ads"}), make_event()]).raise_for_status()
+    at = log_in(new_user)
+    at.switch_page("views/tags.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("value")
+    assert table["calls"].to_dict() == {"search": 2, "ads": 1, "(no team)": 1}
+    assert at.query_params["by"] == ["tag:team"] or at.query_params["by"] == "tag:team"
+    at.selectbox(key="f_tag_key").select("team").run()
+    at.selectbox(key="f_tag_value").select("search").run()
+    assert at.dataframe[0].value.set_index("value")["calls"].to_dict() == {"search": 2}
+
+
+def test_overview_shows_changes_against_the_previous_period(dashboard_env: ApiServer,
+                                                           new_user: DashboardUser) -> None:
+    now = datetime.now(UTC)
+    post_events(dashboard_env, new_user.user, [
+        make_event(timestamp=(now - timedelta(days=40)).isoformat()),                  # previous 30 days
+        *[make_event(timestamp=(now - timedelta(days=d)).isoformat()) for d in (1, 2, 3)],  # these 30 days
+    ]).raise_for_status()
+    at = log_in(new_user)
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert deltas["Calls"] == "+2 (+200%) vs previous"
+    assert deltas["Total cost"].startswith("+$") and deltas["Total cost"].endswith("(+200%) vs previous")
+
+
+def test_every_table_has_a_csv_download(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    for page in ("views/overview.py", "views/runs.py", "views/customers.py", "views/models.py", "views/tags.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        downloads = [e for e in at.get("download_button")]
+        assert len(downloads) == len(at.dataframe) > 0, page
+
+
+def test_filters_live_in_the_url_and_a_link_opens_the_same_view(seeded_user: DashboardUser) -> None:
+    at = log_in(seeded_user)
+    at.selectbox(key="f_customer_id").select("acme").run()
+    at.selectbox(key="f_range").select("Last 7 days").run()
+    params = {k: at.query_params[k] for k in at.query_params}
+    flat = {k: v[0] if isinstance(v, list) else v for k, v in params.items()}
+    assert flat == {"range": "7days", "customer": "acme"}
+    calls = {m.label: m.value for m in at.metric}["Calls"]
+    # a new session (a colleague opening the link) starts from the URL's filters
+    link = app()
+    for key, value in flat.items():
+        link.query_params[key] = value
+    link.run()
+    link.text_input(key="login_email").input(seeded_user.email)
+    link.text_input(key="login_password").input(seeded_user.password)
+    click(link, "Log in").run()
+    assert link.selectbox(key="f_customer_id").value == "acme" and link.selectbox(key="f_range").value == "Last 7 days"
+    assert {m.label: m.value for m in link.metric}["Calls"] == calls == "2"
 
 
 def test_overview_filters_narrow_every_widget(seeded_user: DashboardUser) -> None:
