@@ -10,7 +10,7 @@ from genai_prices import Usage, calc_price
 
 from api.cache_savings import savings_column, savings_pico
 from api.ingest import _epoch_us, _prices
-from api.pricing import CustomPrice
+from api.pricing import CustomPrice, Timeline
 
 WHEN = datetime(2026, 11, 5, 9, 15, tzinfo=UTC)
 
@@ -38,9 +38,9 @@ def test_above_a_price_tier_the_saving_is_genai_prices_own_difference() -> None:
 
 
 def test_a_custom_price_saves_at_its_own_rates_and_writes_are_not_subtracted() -> None:
-    custom = {("anthropic", "claude-sonnet-4-20250514"): CustomPrice(
-        input_per_mtok=Decimal("3"), cached_input_per_mtok=Decimal("0.3"), cache_write_per_mtok=Decimal("3.75"),
-        output_per_mtok=Decimal("15"), version="v1")}
+    custom = {("anthropic", "claude-sonnet-4-20250514"): Timeline.of([CustomPrice.per_mtok(
+        version="v1", effective_from_us=0, input_per_mtok=Decimal("3"), cached_input_per_mtok=Decimal("0.3"),
+        cache_write_per_mtok=Decimal("3.75"), output_per_mtok=Decimal("15"))])}
     call = event(input_tokens=10_000, cached_input_tokens=4_000, cache_write_tokens=5_000)
     assert saving(call, custom) == 4_000 * Decimal("2.7") / 1_000_000
 
