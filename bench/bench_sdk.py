@@ -122,6 +122,86 @@ def capture_enqueue_us(n: int = 100_000) -> float:
     return statistics.median(samples)
 
 
+def _fake_request(url: str):
+    """The client's own `request` with the network cut out: the client's real response processing
+    (`_process_response`: `APIResponse.parse`, or a `Stream` over SSE bytes) on a prebuilt answer."""
+    import httpx2
+
+    json_body, sse_usage, sse_plain = _chat_json(), _chat_sse(True), _chat_sse(False)
+
+    def request(self, cast_to, options, *, stream=False, stream_cls=None):  # noqa: ANN001, ANN202
+        body = options.json_data if isinstance(options.json_data, dict) else {}
+        if stream:
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            data, ctype = (sse_usage if usage else sse_plain), "text/event-stream"
+        else:
+            data, ctype = json_body, "application/json"
+        response = httpx2.Response(200, content=data, headers={"content-type": ctype},
+                                   request=httpx2.Request("POST", url + options.url))
+        return self._process_response(cast_to=cast_to, options=options, response=response, stream=stream,
+                                      stream_cls=stream_cls)
+
+    return request
+
+
+def in_process(url: str, langfuse_create, rounds: int = 15, block: int = 300) -> dict:  # noqa: ANN001
+    """Time each SDK adds with the network cut out (`_fake_request`), in blocks of calls taken in turn.
+
+    The baseline is then the client's own work only (~0.3 ms, not ~1 ms with a socket), so the
+    machine's noise, which scales with the baseline, is a third of the end-to-end run's. Blocks are
+    timed in the calling thread's CPU time (`time.thread_time`): on a machine shared with other
+    programs, wall time mostly measures waiting for a core. Each round runs every mode for one block
+    in shuffled order; "added" is the median over rounds of (mode block - plain block).
+    """
+    import openai
+    from openai._base_client import SyncAPIClient
+    from openai._streaming import Stream
+    from openai.resources.chat.completions import completions as mod
+
+    from llmobserve._instrument import _patched
+
+    import wrapt
+
+    fake = _fake_request(url)
+    ours_wrapper = SyncAPIClient.__dict__["request"]._self_wrapper
+    plain_create = mod.Completions.__dict__["create"]
+    plain_stream, ours_stream = _patched[(Stream, "__stream__")], Stream.__dict__["__stream__"]
+    saved = SyncAPIClient.__dict__["request"]
+    modes = {"plain": (plain_create, fake, plain_stream),
+             "llmobserve": (plain_create, wrapt.FunctionWrapper(fake, ours_wrapper), ours_stream),
+             "langfuse": (langfuse_create, fake, plain_stream)}
+    client = openai.OpenAI(api_key="sk-bench", base_url=url + "/v1", max_retries=0)
+    msgs = [{"role": "user", "content": "hi"}]
+    out: dict = {}
+    try:
+        for stream in (False, True):
+            blocks: dict[str, list[float]] = {m: [] for m in modes}
+            for r in range(rounds + 1):
+                order = list(modes)
+                random.shuffle(order)
+                for m in order:
+                    mod.Completions.create, SyncAPIClient.request, Stream.__stream__ = modes[m]
+                    t0 = time.thread_time()
+                    for _ in range(block):
+                        if stream:
+                            for _ in client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                                     stream=True):
+                                pass
+                        else:
+                            client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
+                    if r:  # round 0 warms up
+                        blocks[m].append((time.thread_time() - t0) / block * 1e6)
+            out["stream" if stream else "non_stream"] = {
+                m: {"median_us": statistics.median(v),
+                    "added_us": statistics.median(a - b for a, b in zip(v, blocks["plain"]))}
+                for m, v in blocks.items()
+            }
+    finally:
+        mod.Completions.create, SyncAPIClient.request, Stream.__stream__ = plain_create, saved, ours_stream
+    out["rounds"], out["block"] = rounds, block
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, default=2000)
@@ -201,6 +281,8 @@ def run(url: str, iters: int) -> dict:
                 "paired_added_us": statistics.median(a - b for a, b in zip(v, times["plain"]))}
             for m, v in times.items()
         }
+    use("plain")
+    out["in_process"] = in_process(url, langfuse_create)
     use("llmobserve")
     out["capture_enqueue_us"] = capture_enqueue_us()
     out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent

@@ -85,7 +85,7 @@ class Exporter:
         q.append(event)
         if self._thread is None:
             self._start()
-        if len(q) >= self._batch_size:
+        if len(q) == self._batch_size:  # the crossing only: the sender keeps going while a batch is full
             self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:

@@ -32,8 +32,6 @@ TARGETS: tuple[Target, ...] = tuple(
         Target(f"{sdk}._base_client", "AsyncAPIClient", "request", sdk, "request", True),
         Target(f"{sdk}._streaming", "Stream", "__stream__", sdk, "sse", False),
         Target(f"{sdk}._streaming", "AsyncStream", "__stream__", sdk, "sse", True),
-        Target(f"{sdk}._response", "APIResponse", "read", sdk, "read", False),
-        Target(f"{sdk}._response", "AsyncAPIResponse", "read", sdk, "read", True),
     )
 ) + tuple(
     # google-genai: one HTTP request each; boto3: every call, of which Converse/ConverseStream count.

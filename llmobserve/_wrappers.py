@@ -6,7 +6,8 @@
   retries happen inside it, so one call is one event.
 - `sse`: `Stream.__stream__` / `AsyncStream.__stream__`, for the streams a raw-mode caller builds
   later with `.parse()` (LangChain, the Agents SDK); direct streams are proxied at `request`.
-- `read`: `APIResponse.read`, for a `with_streaming_response` body the caller reads themselves.
+A `with_streaming_response` body the caller reads themselves is recorded by a hook on that answer's
+own `read` (`_hook_read`), so the class-wide `APIResponse.read` every call parses through stays unpatched.
 
 Every step of ours is guarded: a failure is logged once and the user's call goes on untouched; the
 user's own exceptions are recorded and re-raised unchanged.
@@ -14,6 +15,8 @@ user's own exceptions are recorded and re-raised unchanged.
 
 from __future__ import annotations
 
+import inspect
+import json
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -134,8 +137,6 @@ def _late_finish(call: Call, http_response: Any) -> None:
     try:
         content = getattr(http_response, "_content", None)
         if content and not call.stream:
-            import json
-
             reader = anthropic_usage.from_response if call.operation == "messages" else openai_usage.from_response
             reader(call, _Dict(json.loads(content)))
         call.finish("ok" if not call.stream or call.complete else "incomplete")
@@ -157,6 +158,8 @@ def _end(begun: _Begun, result: Any) -> Any:
     try:
         if mode is None:
             if call.stream:
+                if call.hide_usage_chunk:
+                    _skip_usage_event(result, call)
                 return StreamProxy(result, call, _item_reader(begun.flavour, call.operation))
             _answer_reader(begun.flavour)(call, result)
             call.finish("ok")
@@ -174,8 +177,8 @@ def _end(begun: _Begun, result: Any) -> Any:
                 return _Later(parsed, result)
             _answer_reader(begun.flavour)(call, parsed)
             call.finish("ok")
-        else:  # with_streaming_response: the caller reads the body later (`read` finds it), or never
-            _pending[http_response] = call
+        else:  # with_streaming_response: the caller reads the body later, or never
+            _hook_read(result, call, http_response)
             weakref.finalize(result, _late_finish, call, http_response)
     except Exception:
         log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
@@ -249,6 +252,67 @@ def make_request_wrapper(target: Target) -> Callable[..., Any]:
     return wrapper
 
 
+def _skip_usage_event(stream: Any, call: Call) -> None:
+    """Read the usage-only chunk we asked for straight from its SSE event and drop it there.
+
+    The client would otherwise build a pydantic `ChatCompletionChunk` the user never sees (about half
+    of what a stream cost us). `Stream.__stream__` looks `_iter_events` up on the instance when the
+    caller starts iterating, so an instance attribute set now filters the events it parses. An event
+    this does not recognise passes on, and the stream proxy still hides and reads it.
+    """
+    events = stream._iter_events
+
+    def filtered() -> Any:
+        for sse in events():
+            data = sse.data
+            if ('"choices":[]' in data or '"choices": []' in data) and _read_usage_event(call, data):
+                continue
+            yield sse
+
+    async def afiltered() -> Any:
+        async for sse in events():
+            data = sse.data
+            if ('"choices":[]' in data or '"choices": []' in data) and _read_usage_event(call, data):
+                continue
+            yield sse
+
+    stream._iter_events = afiltered if inspect.isasyncgenfunction(events) else filtered
+
+
+def _read_usage_event(call: Call, data: str) -> bool:
+    """True when `data` is a usage-only chat chunk, now recorded on `call`."""
+    try:
+        chunk = json.loads(data)
+        if type(chunk) is not dict or chunk.get("choices") != [] or type(chunk.get("usage")) is not dict:
+            return False
+        return openai_usage.on_chat_chunk(call, _Dict(chunk))
+    except Exception:
+        return False
+
+
+def _hook_read(result: Any, call: Call, http_response: Any) -> None:
+    """Record a `with_streaming_response` answer once the caller reads its body (`read()`, which
+    `parse()`, `text()` and `json()` call on the instance). An instance attribute, so the class's
+    `read` stays unpatched and every other call pays nothing for this path."""
+    read = result.read
+    if inspect.iscoroutinefunction(read):
+
+        async def aread() -> bytes:
+            content = await read()
+            _late_finish(call, http_response)
+            return content  # type: ignore[no-any-return]
+
+        result.read = aread
+    else:
+
+        def sread() -> bytes:
+            content = read()
+            _late_finish(call, http_response)
+            return content  # type: ignore[no-any-return]
+
+        result.read = sread
+
+
 def _sse_call(stream: Any) -> Call | None:
     try:
         return _pending.pop(stream.response, None) if _pending else None
@@ -267,6 +331,8 @@ def make_sse_wrapper(target: Target) -> Callable[..., Any]:
             inner = wrapped(*args, **kwargs)
             if call is None:
                 return inner
+            if call.hide_usage_chunk:
+                _skip_usage_event(instance, call)
             return _watch_async(inner, call, _item_reader(flavour, call.operation))
 
         return async_wrapper
@@ -276,6 +342,8 @@ def make_sse_wrapper(target: Target) -> Callable[..., Any]:
         inner = wrapped(*args, **kwargs)
         if call is None:
             return inner
+        if call.hide_usage_chunk:
+            _skip_usage_event(instance, call)
         return _watch_sync(inner, call, _item_reader(flavour, call.operation))
 
     return wrapper
@@ -315,38 +383,7 @@ async def _watch_async(inner: Any, call: Call, on_item: Callable[[Call, Any], bo
         stream_ended(call, status, exc)
 
 
-def make_read_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for `APIResponse.read`: a `with_streaming_response` body the caller has just read."""
-
-    def after(instance: Any) -> None:
-        if _pending:
-            try:
-                http_response = instance.http_response
-                call = _pending.pop(http_response, None)
-                if call is not None:
-                    _late_finish(call, http_response)
-            except Exception:
-                log_once("late", "llmobserve: could not record a raw response", exc_info=True)
-
-    if target.is_async:
-
-        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            content = await wrapped(*args, **kwargs)
-            after(instance)
-            return content
-
-        return async_wrapper
-
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        content = wrapped(*args, **kwargs)
-        after(instance)
-        return content
-
-    return wrapper
-
-
 FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
     "request": make_request_wrapper,
     "sse": make_sse_wrapper,
-    "read": make_read_wrapper,
 }

@@ -20,19 +20,24 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def apply_usage(call: Call, usage: Any) -> None:
-    inp = _get(usage, "prompt_tokens")
+    # One getter for the whole usage object: the clients' models are read by attribute, JSON by key.
+    get = usage.get if isinstance(usage, dict) else lambda name: getattr(usage, name, None)
+    inp = get("prompt_tokens")
     if inp is None:
-        inp = _get(usage, "input_tokens")
-    out = _get(usage, "completion_tokens")
+        inp = get("input_tokens")
+    out = get("completion_tokens")
     if out is None:
-        out = _get(usage, "output_tokens")
-    in_details = _get(usage, "prompt_tokens_details") or _get(usage, "input_tokens_details")
-    out_details = _get(usage, "completion_tokens_details") or _get(usage, "output_tokens_details")
+        out = get("output_tokens")
+    in_details = get("prompt_tokens_details") or get("input_tokens_details")
+    out_details = get("completion_tokens_details") or get("output_tokens_details")
     call.input_tokens = inp or 0
     call.output_tokens = out or 0
-    call.cached_input_tokens = _get(in_details, "cached_tokens") or 0
-    call.cache_write_tokens = _get(in_details, "cache_write_tokens") or 0
-    call.reasoning_tokens = _get(out_details, "reasoning_tokens") or 0
+    if in_details is None:
+        call.cached_input_tokens = call.cache_write_tokens = 0
+    else:
+        call.cached_input_tokens = _get(in_details, "cached_tokens") or 0
+        call.cache_write_tokens = _get(in_details, "cache_write_tokens") or 0
+    call.reasoning_tokens = _get(out_details, "reasoning_tokens") or 0 if out_details is not None else 0
 
 
 def _note_model_and_tier(call: Call, obj: Any) -> None:

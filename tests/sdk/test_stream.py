@@ -148,3 +148,40 @@ def test_finish_once_under_races(monkeypatch):
     del proxy
     gc.collect()
     assert len(sink.events) == 1
+
+
+def _count_parsed(monkeypatch, client) -> list[object]:
+    """Every SSE chunk the client turns into a model (what costs a stream most), as parsed."""
+    parsed: list[object] = []
+    original = type(client)._process_response_data
+
+    def spy(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        parsed.append(out)
+        return out
+
+    monkeypatch.setattr(type(client), "_process_response_data", spy)
+    return parsed
+
+
+def test_injected_usage_chunk_is_read_without_the_client_parsing_it(obs, oai, monkeypatch):
+    parsed = _count_parsed(monkeypatch, oai)
+    chunks = list(oai.chat.completions.create(model="m", messages=MSG, stream=True))
+    assert len(chunks) == len(parsed) == 4  # the usage chunk we asked for never became a model
+    ev = obs.one()
+    assert (ev["status"], ev["input_tokens"], ev["output_tokens"]) == ("ok", 12, 5)
+
+
+def test_usage_chunk_the_user_asked_for_is_theirs(obs, oai, monkeypatch):
+    parsed = _count_parsed(monkeypatch, oai)
+    chunks = list(oai.chat.completions.create(model="m", messages=MSG, stream=True,
+                                              stream_options={"include_usage": True}))
+    assert len(chunks) == len(parsed) == 5 and chunks[-1].usage.prompt_tokens == 12
+    assert obs.one()["input_tokens"] == 12
+
+
+async def test_async_injected_usage_chunk_is_not_parsed(obs, aoai, monkeypatch):
+    parsed = _count_parsed(monkeypatch, aoai)
+    chunks = [c async for c in await aoai.chat.completions.create(model="m", messages=MSG, stream=True)]
+    assert len(chunks) == len(parsed) == 4
+    assert obs.one()["output_tokens"] == 5
