@@ -281,9 +281,8 @@ def run(url: str, iters: int) -> dict:
                 "paired_added_us": statistics.median(a - b for a, b in zip(v, times["plain"]))}
             for m, v in times.items()
         }
-    use("plain")
-    out["in_process"] = in_process(url, langfuse_create)
     use("llmobserve")
+    out["in_process"] = in_process(url, langfuse_create)
     out["capture_enqueue_us"] = capture_enqueue_us()
     out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent
     llmobserve.shutdown()

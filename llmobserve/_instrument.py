@@ -15,6 +15,7 @@ from typing import Any
 
 import wrapt
 
+from . import _litellm
 from ._log import log_once
 from ._cloud import FACTORIES as CLOUD_FACTORIES
 from ._wrappers import FACTORIES as CLIENT_FACTORIES
@@ -69,7 +70,9 @@ def _try_wrap(target: Target) -> bool:
 def _on_import(module: Any) -> None:
     from ._call import CONFIG
 
-    if CONFIG.active:
+    if CONFIG.active and module.__name__ == "litellm":
+        _litellm.register(module)
+    elif CONFIG.active:
         for target in TARGETS:
             if target.module == module.__name__:
                 _try_wrap(target)
@@ -81,8 +84,9 @@ def instrument() -> None:
     with _lock:
         for target in TARGETS:
             _try_wrap(target)
+        _litellm.register()  # LiteLLM's own HTTP routes: its callback interface (only once it is imported)
         if not _hooks_registered:
-            for name in sorted({t.module for t in TARGETS}):
+            for name in sorted({t.module for t in TARGETS} | {"litellm"}):
                 wrapt.register_post_import_hook(_on_import, name)
             _hooks_registered = True
 
@@ -93,6 +97,7 @@ def uninstrument() -> None:
         for (cls, method), original in _patched.items():
             setattr(cls, method, original)
         _patched.clear()
+        _litellm.unregister()
 
 
 def patched_methods() -> list[str]:

@@ -21,6 +21,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import _litellm
 from ._call import CONFIG, Call
 from ._log import log_once
 from ._providers import anthropic as anthropic_usage
@@ -124,6 +125,8 @@ def _begin(flavour: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, A
     mode = None
     if headers and not _unset(headers):
         mode = headers.get(_RAW_HEADER) or headers.get(_RAW_HEADER_LOWER)
+    if _litellm._handler is not None:  # LiteLLM in use: its callback must not record this call again
+        _litellm.note_client_call()
     check = CONFIG.before_call
     if check is not None:
         check(call)
