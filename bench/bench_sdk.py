@@ -263,7 +263,7 @@ def run(url: str, iters: int) -> dict:
             client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
         return (time.perf_counter() - t0) * 1e6
 
-    out: dict = {}
+    out: dict = {"load_before": os.getloadavg()[0]}
     for stream in (False, True):
         times: dict[str, list[float]] = {m: [] for m in modes}
         for i in range(iters + 100):
@@ -286,6 +286,7 @@ def run(url: str, iters: int) -> dict:
     out["capture_enqueue_us"] = capture_enqueue_us()
     out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent
     llmobserve.shutdown()
+    out["load_after"] = os.getloadavg()[0]
     out["machine"] = {"nproc": os.cpu_count(), "python": platform.python_version(), "cpu": platform.processor(),
                       "openai": openai.__version__, "langfuse": _version("langfuse"), "iters": iters}
     return out

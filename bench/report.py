@@ -35,7 +35,8 @@ def _machine(result: dict[str, Any]) -> str:
 def _sdk(r: dict[str, Any]) -> list[str]:
     versions = {k: r.get("machine", {}).get(k) for k in ("openai", "langfuse", "iters")}
     lines = ["### SDK overhead (`python bench/bench_sdk.py`)", "", f"Machine: {_machine(r)}", "",
-             f"openai {versions['openai']}, langfuse {versions['langfuse']}, {versions['iters']} iterations per mode", "",
+             f"openai {versions['openai']}, langfuse {versions['langfuse']}, {versions['iters']} iterations per mode"
+             + _load(r), "",
              "| call | mode | median µs | added µs (paired median) | added vs Langfuse |", "|---|---|---|---|---|"]
     for kind in ("non_stream", "stream"):
         lf = r[kind]["langfuse"]["paired_added_us"]
@@ -56,6 +57,14 @@ def _sdk(r: dict[str, Any]) -> list[str]:
               f"- Capture + enqueue in-process: {r['capture_enqueue_us']:.2f} µs (budget ≤ {BUDGETS['capture_us']:.0f} µs): "
               f"{_verdict(r['capture_enqueue_us'] <= BUDGETS['capture_us'])}", ""]
     return lines
+
+
+def _load(r: dict[str, Any]) -> str:
+    if "load_before" not in r:
+        return ""
+    return (f" · load average {r['load_before']:.1f} at the start, {r.get('load_after', 0):.1f} at the end on "
+            f"{r.get('machine', {}).get('nproc', '?')} cores (shared with other agents: absolute µs are inflated "
+            "accordingly; the ratios to Langfuse, measured interleaved, are the steadier figures)")
 
 
 def _ratio(ours: float, ref: float) -> str:

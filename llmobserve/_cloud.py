@@ -12,28 +12,22 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._call import CONFIG, Call
+from ._call import Call
 from ._log import log_once
 from ._providers import bedrock as bedrock_usage
 from ._providers import google as google_usage
 from ._stream import StreamProxy
-from ._wrappers import Target, _fail, _watch_async, _watch_sync
+from ._wrappers import Target, _fail, _watch_async, _watch_sync, before_call, start_guarded
+
+
+def _genai_start(kwargs: dict[str, Any], stream: bool) -> Call:
+    call = Call("generate_content", "google", google_usage.model_name(kwargs.get("model")), stream, None)
+    before_call(call)
+    return call
 
 
 def _genai_call(kwargs: dict[str, Any], stream: bool) -> Call | None:
-    if not CONFIG.active:
-        return None
-    try:
-        call = Call("generate_content", "google", google_usage.model_name(kwargs.get("model")), stream, None)
-        check = CONFIG.before_call
-        if check is not None:
-            check(call)
-        return call
-    except Exception as exc:
-        if type(exc).__name__ == "BudgetExceeded":
-            raise
-        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
-        return None
+    return start_guarded(_genai_start, kwargs, stream)  # type: ignore[no-any-return]
 
 
 def _genai_done(call: Call, resp: Any) -> None:
@@ -86,29 +80,23 @@ def make_genai_wrapper(target: Target) -> Callable[..., Any]:
 _BEDROCK_OPERATIONS = {"Converse": False, "ConverseStream": True}
 
 
-def _bedrock_call(client: Any, args: Any) -> Call | None:
-    if not CONFIG.active or len(args) < 2:
-        return None
+def _bedrock_start(client: Any, args: Any) -> Call | None:
     stream = _BEDROCK_OPERATIONS.get(args[0])
-    if stream is None:
+    if stream is None or client.meta.service_model.service_name != "bedrock-runtime":
         return None
-    try:
-        if client.meta.service_model.service_name != "bedrock-runtime":
-            return None
-        params = args[1] if isinstance(args[1], dict) else {}
-        call = Call("converse", "bedrock", params.get("modelId"), stream, None)
-        tier = params.get("serviceTier")
-        if isinstance(tier, dict) and isinstance(tier.get("type"), str):
-            call.service_tier = tier["type"]
-        check = CONFIG.before_call
-        if check is not None:
-            check(call)
-        return call
-    except Exception as exc:
-        if type(exc).__name__ == "BudgetExceeded":
-            raise
-        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
+    params = args[1] if isinstance(args[1], dict) else {}
+    call = Call("converse", "bedrock", params.get("modelId"), stream, None)
+    tier = params.get("serviceTier")
+    if isinstance(tier, dict) and isinstance(tier.get("type"), str):
+        call.service_tier = tier["type"]
+    before_call(call)
+    return call
+
+
+def _bedrock_call(client: Any, args: Any) -> Call | None:
+    if len(args) < 2 or args[0] not in _BEDROCK_OPERATIONS:  # every other boto3 call: straight through
         return None
+    return start_guarded(_bedrock_start, client, args)  # type: ignore[no-any-return]
 
 
 def make_bedrock_wrapper(target: Target) -> Callable[..., Any]:

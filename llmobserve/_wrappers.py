@@ -127,9 +127,7 @@ def _begin(flavour: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, A
         mode = headers.get(_RAW_HEADER) or headers.get(_RAW_HEADER_LOWER)
     if _litellm._handler is not None:  # LiteLLM in use: its callback must not record this call again
         _litellm.note_client_call()
-    check = CONFIG.before_call
-    if check is not None:
-        check(call)
+    before_call(call)
     return _Begun(call, mode, flavour)
 
 
@@ -207,11 +205,20 @@ async def _finish_later(begun: _Begun, later: _Later) -> Any:
     return later.result
 
 
-def _guarded_begin(flavour: str, client: Any, args: Any, kwargs: Any) -> _Begun | None:
+def before_call(call: Call) -> None:
+    """The opt-in check run with a new Call before the provider is invoked (budget enforcement)."""
+    check = CONFIG.before_call
+    if check is not None:
+        check(call)
+
+
+def start_guarded(start: Callable[..., Any], *args: Any) -> Any:
+    """Run one SDK's start step when the SDK is on: a failure of ours is logged once and the call goes
+    on unrecorded; the budget check's refusal is the one exception that reaches the caller."""
     if not CONFIG.active:
         return None
     try:
-        return _begin(flavour, client, args, kwargs)
+        return start(*args)
     except Exception as exc:
         if type(exc).__name__ == "BudgetExceeded":  # the opt-in pre-call check refuses the call
             raise
@@ -226,7 +233,7 @@ def make_request_wrapper(target: Target) -> Callable[..., Any]:
     if target.is_async:
 
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            begun = _guarded_begin(flavour, instance, args, kwargs)
+            begun = start_guarded(_begin, flavour, instance, args, kwargs)
             if begun is None:
                 return await wrapped(*args, **kwargs)
             try:
@@ -242,7 +249,7 @@ def make_request_wrapper(target: Target) -> Callable[..., Any]:
         return async_wrapper
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        begun = _guarded_begin(flavour, instance, args, kwargs)
+        begun = start_guarded(_begin, flavour, instance, args, kwargs)
         if begun is None:
             return wrapped(*args, **kwargs)
         try:
@@ -267,23 +274,21 @@ def _skip_usage_event(stream: Any, call: Call) -> None:
 
     def filtered() -> Any:
         for sse in events():
-            data = sse.data
-            if ('"choices":[]' in data or '"choices": []' in data) and _read_usage_event(call, data):
-                continue
-            yield sse
+            if not _is_usage_event(call, sse.data):
+                yield sse
 
     async def afiltered() -> Any:
         async for sse in events():
-            data = sse.data
-            if ('"choices":[]' in data or '"choices": []' in data) and _read_usage_event(call, data):
-                continue
-            yield sse
+            if not _is_usage_event(call, sse.data):
+                yield sse
 
     stream._iter_events = afiltered if inspect.isasyncgenfunction(events) else filtered
 
 
-def _read_usage_event(call: Call, data: str) -> bool:
-    """True when `data` is a usage-only chat chunk, now recorded on `call`."""
+def _is_usage_event(call: Call, data: str) -> bool:
+    """True when `data` is a usage-only chat chunk, now recorded on `call` (the cheap test first)."""
+    if '"choices":[]' not in data and '"choices": []' not in data:
+        return False
     try:
         chunk = json.loads(data)
         if type(chunk) is not dict or chunk.get("choices") != [] or type(chunk.get("usage")) is not dict:
@@ -324,21 +329,10 @@ def _sse_call(stream: Any) -> Call | None:
 
 
 def make_sse_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for `Stream.__stream__`: watch the events of a raw-mode stream the caller parsed."""
+    """Wrapper for `Stream.__stream__`: watch the events of a raw-mode stream the caller parsed.
+    `__stream__` returns a generator (async for `AsyncStream`) without running it: one wrapper serves."""
     flavour = target.flavour
-
-    if target.is_async:
-
-        def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            call = _sse_call(instance)
-            inner = wrapped(*args, **kwargs)
-            if call is None:
-                return inner
-            if call.hide_usage_chunk:
-                _skip_usage_event(instance, call)
-            return _watch_async(inner, call, _item_reader(flavour, call.operation))
-
-        return async_wrapper
+    watch = _watch_async if target.is_async else _watch_sync
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         call = _sse_call(instance)
@@ -347,43 +341,46 @@ def make_sse_wrapper(target: Target) -> Callable[..., Any]:
             return inner
         if call.hide_usage_chunk:
             _skip_usage_event(instance, call)
-        return _watch_sync(inner, call, _item_reader(flavour, call.operation))
+        return watch(inner, call, _item_reader(flavour, call.operation))
 
     return wrapper
 
 
+class _Watching:
+    """How a watched generator ended, recorded once on exit: run to the end (`ok`), an error raised
+    through it (`error`), or closed early (GeneratorExit: `ok` only if the final usage arrived)."""
+
+    __slots__ = ("call", "status")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.status: str | None = None
+
+    def __enter__(self) -> _Watching:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or isinstance(exc, GeneratorExit):
+            stream_ended(self.call, self.status)
+        else:
+            stream_ended(self.call, "error", exc)
+        return False
+
+
 def _watch_sync(inner: Any, call: Call, on_item: Callable[[Call, Any], bool]) -> Any:
-    status = None
-    exc: BaseException | None = None
-    try:
+    with _Watching(call) as watching:
         for item in inner:
             if not observe_item(call, on_item, item):
                 yield item
-        status = "ok"
-    except GeneratorExit:
-        raise
-    except BaseException as e:
-        status, exc = "error", e
-        raise
-    finally:
-        stream_ended(call, status, exc)
+        watching.status = "ok"
 
 
 async def _watch_async(inner: Any, call: Call, on_item: Callable[[Call, Any], bool]) -> Any:
-    status = None
-    exc: BaseException | None = None
-    try:
+    with _Watching(call) as watching:
         async for item in inner:
             if not observe_item(call, on_item, item):
                 yield item
-        status = "ok"
-    except GeneratorExit:
-        raise
-    except BaseException as e:
-        status, exc = "error", e
-        raise
-    finally:
-        stream_ended(call, status, exc)
+        watching.status = "ok"
 
 
 FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
