@@ -9,6 +9,7 @@ It speaks just enough of the OpenAI and Anthropic HTTP APIs for their official P
 | `POST /v1/responses` | JSON, or an SSE stream ending in `response.completed` with usage |
 | `POST /v1/embeddings` | JSON (float vectors), usage in `prompt_tokens` |
 | `POST /v1/messages` | Anthropic JSON, or an SSE stream (`message_start` … `message_delta` … `message_stop`) |
+| Gemini `…:generateContent`, `…:streamGenerateContent`; Bedrock `/model/{id}/converse`, `…/converse-stream` | recorded answers, replayed (scripts/fake_cloud.py) |
 
 Usage looks like the real thing: input tokens are estimated from the request text (about 4 characters a
 token); OpenAI prompts of 1,024 tokens or more report half of them, in 128-token blocks, as
@@ -43,6 +44,11 @@ import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+try:  # run as a script (`python scripts/fake_provider.py`) or imported as `scripts.fake_provider`
+    from fake_cloud import cloud_answer
+except ImportError:
+    from scripts.fake_cloud import cloud_answer
 
 # What a provider answers when asked for an alias: the dated model name.
 ANSWERED_MODEL = {
@@ -219,6 +225,9 @@ class FakeProvider:
         if fail_times.isdigit() and attempt.isdigit() and int(attempt) < int(fail_times):
             return self._error(path, 429, "rate limited (attempt %s); retry shortly" % attempt, retry=True)
         time.sleep(delay)
+        cloud = cloud_answer(path)  # Gemini and Bedrock: the model is in the path, not the body
+        if cloud is not None:
+            return cloud
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return self._error(path, 400, "you must provide a model parameter")
