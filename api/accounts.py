@@ -209,6 +209,7 @@ class Accounts:
             users.relink_user_id(work.cur, old_id=old_id, new_id=new_id)
             work.auth_changed = True
             work.after_commit.append(lambda: self._change_cache(move_keys))
+            work.after_commit.append(lambda: self.db.settle_relink(old_id, new_id))
 
     # -- keys -----------------------------------------------------------------------------------
     def issue_key(self, *, user_id: str, name: str,

@@ -209,7 +209,13 @@ class Store(Queries):
     def exclude_roll_up(self, tx: Transaction) -> None:
         """Call first in a transaction that changes stored events or usage_hourly (relink, purge,
         re-pricing): no roll-up runs beside it, so none can fold rows it is rewriting under the old
-        values. DuckDB needs nothing (it refuses the conflicting write, and the roll-up is retried)."""
+        values. DuckDB takes no lock: a roll-up beside it that updates a row it updates fails and is retried,
+        and what one adds without a conflict is settled after the commit (`settle_relink`)."""
+
+    def settle_relink(self, old_id: str, new_id: str) -> None:
+        """Once a relink has committed, whatever the engine still needs to make it exact. PostgreSQL needs
+        nothing (the relink held the roll-up lock); DuckDB recounts what a roll-up beside it may have
+        folded under the old id."""
 
     # -- scratch tables (re-pricing and what-if join stored events against small price tables) -----
     @abstractmethod

@@ -260,6 +260,9 @@ class DuckDBStore(Store):
     def unrolled_condition(self) -> str:
         return events.UNROLLED
 
+    def settle_relink(self, old_id: str, new_id: str) -> None:
+        self.submit(partial(events.settle_relink, self.dialect, self.id_index), (old_id, new_id)).result()
+
     def purge_tenant_events(self, tenant_id: str) -> Future:
         return self.submit(events.purge, tenant_id)
 
