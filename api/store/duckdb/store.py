@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from functools import partial
@@ -20,6 +21,7 @@ from api.store.duckdb.migrations import MIGRATIONS
 from api.store.id_index import IdIndex
 
 log = logging.getLogger("llmobserve.store")
+CLOSE_ATTEMPTS = 200  # 10 s
 
 
 class DuckDBDialect(Dialect):
@@ -280,4 +282,12 @@ class DuckDBStore(Store):
 
     def close(self) -> None:
         self._writer.close()
-        self._con.close()
+        # A request thread can still be inside a query as the server stops (its client gone): wait for it
+        # instead of failing the shutdown. Every commit is in the WAL already; close only checkpoints.
+        for _ in range(CLOSE_ATTEMPTS):
+            try:
+                self._con.close()
+                return
+            except duckdb.ResourceInUseException:
+                time.sleep(0.05)
+        log.warning("DuckDB still busy after %.1f s at shutdown: left to the WAL", CLOSE_ATTEMPTS * 0.05)
