@@ -33,7 +33,8 @@ class RepriceIn(BaseModel):
 
 
 class RepriceApplyIn(RepriceIn):
-    expected_new_cost_usd: Decimal = Field(description="new_cost_usd from the preview; 409 if it no longer matches")
+    expected_new_cost_usd: Decimal = Field(ge=0, le=Decimal("1e15"), max_digits=30, decimal_places=12,
+                                           description="new_cost_usd from the preview; 409 if it no longer matches")
 
 
 class RepriceModelRow(BaseModel):
