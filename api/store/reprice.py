@@ -9,27 +9,27 @@ the wide integer type, integer division) come from the backend's Dialect, and th
 the backend's own bulk path (DuckDB registers Arrow tables, PostgreSQL COPYs them into temp tables).
 
 Apply runs in `Store.rewriting()`: beside the ingest writer (new rows are appends, which never touch
-the rows being rewritten), with roll-ups held. The hourly totals of the hours it changes are rebuilt
-from the rolled-up events inside the same transaction (DuckDB: flush numbers up to rolled_up_to;
-PostgreSQL: transaction ids below rolled_up_below), so analytics show the new totals the moment it
-commits, and a failure changes nothing.
+the rows being rewritten), with roll-ups held. The hourly totals (usage_hourly and the label roll-up)
+of the changed, already rolled-up events move from their old values to their new ones inside the same
+transaction (api/store/reprice_write.py), so analytics show the new totals the moment it commits, and
+a failure changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
 from api.reprice import PriceTables, exact_costs
-from api.store import labels
-from api.store.base import Queries, Store, Transaction, utcnow
+from api.store import reprice_write
+from api.store.base import Queries, Store, utcnow
 from api.store.filters import EventFilters, where_clause
-from api.store.usage import ROLLUP_SELECT, ROLLUP_UPSERT
 
 PICO_TO_USD = "CAST({} AS DECIMAL(38, 0)) * CAST(0.000000000001 AS DECIMAL(18, 12))"
 
@@ -64,12 +64,16 @@ TIERED = """
     WHERE {where} AND e.pricing_status <> 'client' AND lp.threshold IS NOT NULL AND e.input_tokens > lp.threshold
 """
 
+# FENCES: each step names its results once, but a planner that merges the steps into one projection
+# copies every expression into each use (new_pico into new_cost, and new_cost into `changed`): the
+# per-event CASE chains are evaluated several times over. OFFSET 0 keeps a step's results computed once
+# (both engines treat it as an optimisation fence); on DuckDB at 2M events this halves the preview.
 COMPUTED = """
     WITH ev AS (
         SELECT e.id, e.timestamp, e.provider, e.model, e.cost_usd, e.pricing_status, e.pricing_source,
                e.pricing_version, e.pricing_fallback, e.service_tier, {slot} AS slot, e.customer_id, e.status,
                e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
-               e.latency_ms, {rolled} AS rolled,
+               e.latency_ms, e.tags, e.run_name, e.cache_savings_usd, {rolled} AS rolled,
                CAST(e.input_tokens AS {wide}) AS inp, CAST(e.cached_input_tokens AS {wide}) AS cached,
                CAST(e.cache_write_tokens AS {wide}) AS cw, CAST(e.cache_write_1h_tokens AS {wide}) AS cw1h,
                CAST(e.output_tokens AS {wide}) AS outp
@@ -95,7 +99,7 @@ COMPUTED = """
                CASE WHEN c_version IS NOT NULL AND discount_micro IS NULL
                     THEN (inp - cached - cw) * c_input + cached * c_cache_read + cw * c_cache_write + outp * c_output
                END AS own_pico
-        FROM joined
+        FROM joined OFFSET 0  -- a fence: see FENCES
     ), decided AS (
         SELECT listed.*,
                CASE WHEN pricing_status = 'client' THEN 'client'
@@ -105,11 +109,12 @@ COMPUTED = """
                CASE WHEN own_pico IS NOT NULL THEN own_pico
                     WHEN c_version IS NOT NULL THEN {discounted}
                     ELSE list_pico END AS new_pico
-        FROM listed
+        FROM listed OFFSET 0
     ), final AS (
         SELECT id, timestamp, provider, model, cost_usd, pricing_status, pricing_source, pricing_version,
                pricing_fallback, new_status, customer_id, status, input_tokens, cached_input_tokens,
-               cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, rolled,
+               cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, tags, run_name, cache_savings_usd,
+               rolled,
                CASE WHEN new_status = 'client' THEN cost_usd
                     WHEN new_pico IS NOT NULL THEN {new_cost} END AS new_cost,
                CASE new_status WHEN 'client' THEN pricing_source WHEN 'custom' THEN 'custom'
@@ -161,125 +166,48 @@ def preview(db: Store, *, tenant_id: str, filters: EventFilters, tables: PriceTa
             return tx.fetchdicts(GROUPS.format(computed=computed), params)
 
 
-CHANGED_COLUMNS = ("id, timestamp, provider, model, customer_id, status, input_tokens, cached_input_tokens, "
-                   "cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, rolled, cost_usd, pricing_status, "
-                   "pricing_source, pricing_version, pricing_fallback, new_cost, new_status, new_source, new_version, "
-                   "new_fallback")
-
-
 def apply(db: Store, *, tenant_id: str, filters: EventFilters, tables: PriceTables, run_id: str,
           check: Callable[[Decimal], bool]) -> dict[str, Any]:
     """Re-price the scope in one transaction if `check(new total)` holds (else StalePreview, nothing
     changed); answers the run as stored. The changed events' previous costs go to reprice_old_costs.
 
-    One pass prices the scope into a scratch table of the changed events; the new total is the current
-    one plus their difference (the same sum the preview adds up per group)."""
+    The scope is priced and rewritten one UTC day at a time (api/store/reprice_write.py), all inside the
+    one transaction: the scratch table of a day's changed events stays small whatever the scope (at 10M
+    events a whole month of them spilled past DuckDB's memory limit). The new total is the current one
+    plus the changed events' difference (the same sum the preview adds up per group); when the check
+    refuses it, the rollback undoes every day written."""
     with db.rewriting() as tx, db.scratch(tx, {"rp_list": tables.list_prices, "rp_versions": tables.versions}):
         with db.scratch(tx, {"rp_exact": _exact(db, tx, tenant_id, filters)}):
-            computed, params = _computed(db, tenant_id, filters, tables.snapshot_version)
-            tx.execute(f"CREATE TEMP TABLE rp_changed AS SELECT {CHANGED_COLUMNS} FROM ({computed}) AS c "
-                       "WHERE changed", params)
-        try:
             where, where_params = where_clause(db.dialect, tenant_id, filters, alias="e")
-            current = tx.fetchone(f"SELECT coalesce(sum(e.cost_usd), 0) FROM events e WHERE {where}",
-                                  where_params)[0]  # type: ignore[index]
-            old, new, changed = tx.fetchone("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(new_cost), 0), "
-                                            "count(*) FROM rp_changed")  # type: ignore[misc]
-            run = {"id": run_id, "current_cost_usd": Decimal(current),
-                   "new_cost_usd": Decimal(current) - Decimal(old) + Decimal(new), "changed_events": int(changed)}
-            if not check(run["new_cost_usd"]):
-                raise StalePreview(run["new_cost_usd"])
-            _write_changes(db, tx, tenant_id=tenant_id, filters=filters, run=run)
-        finally:
-            _drop(tx, "rp_changed")
+            current = Decimal(tx.fetchone(f"SELECT coalesce(sum(e.cost_usd), 0) FROM events e WHERE {where}",
+                                          where_params)[0])  # type: ignore[index]
+            old, new, changed = Decimal(0), Decimal(0), 0
+            for part in days(filters):
+                computed, params = _computed(db, tenant_id, part, tables.snapshot_version)
+                part_old, part_new, part_changed = reprice_write.write_part(
+                    db, tx, tenant_id=tenant_id, part=part, computed=computed, params=params, run_id=run_id)
+                old, new, changed = old + part_old, new + part_new, changed + part_changed
+        run = {"id": run_id, "current_cost_usd": current, "new_cost_usd": current - old + new,
+               "changed_events": changed}
+        if not check(run["new_cost_usd"]):
+            raise StalePreview(run["new_cost_usd"])
+        scope = {"provider": filters.provider, "model": filters.model, "customer_id": filters.customer_id}
+        tx.execute("INSERT INTO reprice_runs (id, tenant_id, created_at, start_at, end_at, filters, current_cost_usd, "
+                   "new_cost_usd, changed_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [run_id, tenant_id, utcnow(), filters.start, filters.end, json.dumps(scope),
+                    run["current_cost_usd"], run["new_cost_usd"], run["changed_events"]])
     return run
 
 
-def _drop(tx: Transaction, table: str) -> None:
-    try:
-        tx.execute(f"DROP TABLE IF EXISTS {table}")
-    except Exception:  # noqa: BLE001 - a failed transaction is rolled back, which drops it too
-        pass
-
-
-def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, filters: EventFilters,
-                   run: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO reprice_old_costs (run_id, tenant_id, event_id, timestamp, cost_usd, pricing_status, "
-               "pricing_source, pricing_version, pricing_fallback) SELECT ?, ?, CAST(id AS VARCHAR), timestamp, "
-               "cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback FROM rp_changed",
-               [run["id"], tenant_id])
-    tx.execute(
-        """
-        UPDATE events SET cost_usd = c.new_cost, pricing_status = c.new_status, pricing_source = c.new_source,
-                          pricing_version = c.new_version, pricing_fallback = c.new_fallback
-        FROM rp_changed c WHERE events.tenant_id = ? AND events.id = c.id AND events.timestamp = c.timestamp
-        """, [tenant_id])
-    _rebuild_hours(db, tx, tenant_id)
-    scope = {"provider": filters.provider, "model": filters.model, "customer_id": filters.customer_id}
-    tx.execute("INSERT INTO reprice_runs (id, tenant_id, created_at, start_at, end_at, filters, current_cost_usd, "
-               "new_cost_usd, changed_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               [run["id"], tenant_id, utcnow(), filters.start, filters.end, json.dumps(scope),
-                run["current_cost_usd"], run["new_cost_usd"], run["changed_events"]])
-
-
-# One group's totals from the changed events already rolled up: their old values with sign -1 (taken
-# out of the group they were in), or their new ones with sign 1 (added to the group they move to).
-DELTA_SELECT = """
-    SELECT ? AS tenant_id, date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status, {status},
-           {sign} * count(*), {sign} * sum({cost}), {sign} * sum(input_tokens), {sign} * sum(cached_input_tokens),
-           {sign} * sum(cache_write_tokens), {sign} * sum(output_tokens), {sign} * sum(reasoning_tokens),
-           {sign} * coalesce(sum(latency_ms), 0), {sign} * count(latency_ms), min(timestamp), max(timestamp),
-           {sign} * count(*) FILTER (WHERE {fallback} IS NOT NULL),
-           CAST(0 AS DECIMAL(38, 12))  -- cache savings: kept as computed at ingest (docs/api.md)
-    FROM rp_changed WHERE rolled
-    GROUP BY date_trunc('hour', timestamp), provider, model, coalesce(customer_id, ''), status, {status}
-"""
-UPSERT_TAIL = ROLLUP_UPSERT[len("INSERT INTO usage_hourly " + ROLLUP_SELECT):]
-
-
-def _rebuild_hours(db: Store, tx: Transaction, tenant_id: str) -> None:
-    """Move the changed, already rolled-up events' totals in usage_hourly from their old values to their
-    new ones: minus the old (in the old pricing_status's group), plus the new (in the new one's). Roll-ups
-    are held, so the rolled-up set stays put; later events are rolled up with their new cost.
-
-    Reading the events back after the UPDATE would be slow (every row changed in this transaction), so
-    the deltas come from the scratch table. A group that lost only some of its events to another status
-    keeps a first_at/last_at that may be too wide: those few groups are recounted from the events."""
-    for sign, status, cost, fallback in ((-1, "pricing_status", "cost_usd", "pricing_fallback"),
-                                         (1, "new_status", "new_cost", "new_fallback")):
-        tx.execute("INSERT INTO usage_hourly " + DELTA_SELECT.format(sign=sign, status=status, cost=cost,
-                                                                     fallback=fallback) + UPSERT_TAIL, [tenant_id])
-    tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND calls = 0", [tenant_id])
-    thinned = tx.fetchall(
-        "SELECT DISTINCT u.hour, u.provider, u.model, u.customer_key, u.status, u.pricing_status FROM usage_hourly u "
-        "JOIN rp_changed c ON u.hour = date_trunc('hour', c.timestamp) AND u.provider = c.provider "
-        "AND u.model = c.model AND u.customer_key = coalesce(c.customer_id, '') AND u.status = c.status "
-        "AND u.pricing_status = c.pricing_status WHERE u.tenant_id = ? AND c.rolled AND c.new_status <> c.pricing_status",
-        [tenant_id])
-    rolled = f"NOT ({db.unrolled_condition()})"
-    for hour, provider, model, customer_key, status, pricing_status in thinned:
-        key = [tenant_id, hour, provider, model, customer_key, status, pricing_status]
-        tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
-                   "AND customer_key = ? AND status = ? AND pricing_status = ?", key)
-        where = (f"tenant_id = ? AND {rolled} AND timestamp >= ? AND timestamp < ? AND provider = ? AND model = ? "
-                 "AND coalesce(customer_id, '') = ? AND status = ? AND pricing_status = ?")
-        tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=where),
-                   [tenant_id, hour, hour + timedelta(hours=1), provider, model, customer_key, status, pricing_status])
-    _recount_labels(db, tx, tenant_id)
-
-
-def _recount_labels(db: Store, tx: Transaction, tenant_id: str) -> None:
-    """The label roll-up (api/store/labels.py) of every hour holding a changed, rolled-up event, recounted
-    from the events (it has no pricing status to move deltas between; only labelled events are read)."""
-    lo, hi = tx.fetchone("SELECT min(timestamp), max(timestamp) FROM rp_changed WHERE rolled")  # type: ignore[misc]
-    if lo is None:
-        return
-    hours = "SELECT DISTINCT date_trunc('hour', timestamp) FROM rp_changed WHERE rolled"
-    tx.execute(f"DELETE FROM usage_labels_hourly WHERE tenant_id = ? AND hour IN ({hours})", [tenant_id])
-    start = lo.replace(minute=0, second=0, microsecond=0)
-    where = (f"e.tenant_id = ? AND NOT (e.{db.unrolled_condition()}) AND e.timestamp >= ? AND e.timestamp < ? "
-             f"AND date_trunc('hour', e.timestamp) IN ({hours})")
-    labels.add_totals(tx, db.dialect, where=where, params=[tenant_id, start, hi + timedelta(hours=1)])
+def days(filters: EventFilters) -> list[EventFilters]:
+    """The scope cut at UTC midnights (a re-pricing scope always has a start and an end)."""
+    assert filters.start is not None and filters.end is not None
+    parts, lo = [], filters.start
+    while lo < filters.end:
+        hi = min(datetime.combine(lo.date() + timedelta(days=1), time()), filters.end)
+        parts.append(replace(filters, start=lo, end=hi))
+        lo = hi
+    return parts
 
 
 def history(db: Store, *, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:

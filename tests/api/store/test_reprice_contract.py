@@ -127,3 +127,45 @@ def test_a_version_starting_mid_hour_splits_the_hours_totals_exactly(store: Stor
     assert after[1][2:] == (hour + timedelta(minutes=5), hour + timedelta(minutes=15))  # no longer spans :40, :50
     events.rebuild_usage_hourly(store)
     assert store.fetchall(full, ["rp4"]) == after
+
+
+LABELS = ("SELECT hour, label, value, provider, model, customer_key, status, pricing_status, calls, cost_usd, "
+          "input_tokens, latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
+          "FROM usage_labels_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6, 7, 8")
+FULL_HOURLY = ("SELECT hour, provider, model, customer_key, status, pricing_status, calls, cost_usd, input_tokens, "
+               "latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
+               "FROM usage_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6")
+
+
+def test_apply_over_days_leaves_every_roll_up_as_a_full_rebuild_would(store: Store) -> None:
+    """Three days cut at midnight, tags and run names, events moving status mid-hour and whole groups
+    moving: usage_hourly and the label roll-up, every column, equal what recomputing them gives."""
+    day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    sent = []
+    for i in range(60):
+        at = day + timedelta(hours=20) + timedelta(minutes=37 * i)  # 20:00 on day 0 to ~09:00 on day 2
+        model = "house-llm" if i % 3 else MODEL
+        tags = {"team": f"t{i % 2}", "feature": f"f{i % 3}"} if i % 4 else None
+        sent.append(make_event(model=model, timestamp=at.isoformat() + "Z", customer_id=f"c{i % 2}", tags=tags,
+                               run_name="nightly" if i % 5 else None, cached_input_tokens=100 * (i % 2)))
+    insert(store, "rp5", sent)
+    events.roll_up(store).result(timeout=30)
+    insert(store, "rp5", [make_event(model=MODEL, timestamp=(day + timedelta(hours=30)).isoformat() + "Z",
+                                     tags={"team": "t0"})])  # not yet rolled up
+    _version(store, "rp5", "house-llm", day + timedelta(hours=26, minutes=10), "3")  # mid-hour, on day 1
+    _version(store, "rp5", MODEL, day + timedelta(hours=40, minutes=50), "7")
+    scope = EventFilters(start=day + timedelta(hours=21, minutes=3), end=day + timedelta(days=2, hours=8))
+    tables = _tables(store, "rp5", scope)
+    expected = sum((Decimal(g["new_cost_usd"] or 0) for g in reprice.preview(store, tenant_id="rp5", filters=scope,
+                                                                               tables=tables)), Decimal(0))
+    run = reprice.apply(store, tenant_id="rp5", filters=scope, tables=tables, run_id="run-5",
+                        check=lambda new: new == expected)
+    assert run["changed_events"] > 20
+    assert run["new_cost_usd"] == expected
+    events.roll_up(store).result(timeout=30)  # the late event joins, at its new cost
+    events.roll_up(store).result(timeout=30)
+    repriced = (store.fetchall(FULL_HOURLY, ["rp5"]), store.fetchall(LABELS, ["rp5"]))
+    assert {row[5] for row in repriced[0]} == {"unpriced", "custom", "priced"}
+    assert any(row[1] == "tag:team" for row in repriced[1]) and any(row[1] == "run_name" for row in repriced[1])
+    events.rebuild_usage_hourly(store)
+    assert (store.fetchall(FULL_HOURLY, ["rp5"]), store.fetchall(LABELS, ["rp5"])) == repriced
