@@ -47,7 +47,7 @@ COST_UPDATE = """
                                        ELSE {table}.cost_usd + d.cost END,
                        tier_fallback_calls = {table}.tier_fallback_calls + d.fallbacks
     FROM ({delta}) AS d
-    WHERE {table}.tenant_id = ? AND {table}.hour = d.hour AND {matches} AND {table}.provider = d.provider
+    WHERE {table}.tenant_id = ? AND {table}.hour >= ? AND {table}.hour < ? AND {table}.hour = d.hour AND {matches} AND {table}.provider = d.provider
       AND {table}.model = d.model AND {table}.customer_key = d.customer_key AND {table}.status = d.status
       AND {table}.pricing_status = d.pricing_status
 """
@@ -121,7 +121,7 @@ def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, part: EventFil
             FROM rp_changed c WHERE events.tenant_id = ? AND events.timestamp >= ? AND events.timestamp < ?
                               AND events.id = c.id AND events.timestamp = c.timestamp
             """, [tenant_id, part.start, part.end])
-        _move_costs(db, tx, tenant_id)
+        _move_costs(db, tx, tenant_id, part)
         if moved:
             _move_groups(db, tx, tenant_id)
     finally:
@@ -154,12 +154,15 @@ def _label_rows(db: Store, table: str, columns: str) -> str:
 STATUSES = "c.cost_usd, c.pricing_status, c.pricing_fallback, c.new_cost, c.new_status, c.new_fallback"
 
 
-def _move_costs(db: Store, tx: Transaction, tenant_id: str) -> None:
-    """The cost and fallback count of the changed, rolled-up events that keep their group."""
-    tx.execute(_cost_update("usage_hourly", source="SELECT * FROM rp_changed WHERE rolled"), [tenant_id])
+def _move_costs(db: Store, tx: Transaction, tenant_id: str, part: EventFilters) -> None:
+    """The cost and fallback count of the changed, rolled-up events that keep their group. The part's
+    hours bound the groups read (PostgreSQL otherwise scans the tenant's whole label roll-up per day)."""
+    assert part.start is not None and part.end is not None
+    hours = [tenant_id, part.start.replace(minute=0, second=0, microsecond=0), part.end]
+    tx.execute(_cost_update("usage_hourly", source="SELECT * FROM rp_changed WHERE rolled"), hours)
     label_columns = f"c.timestamp, c.provider, c.model, c.customer_id, c.status, {STATUSES}"
     tx.execute(_cost_update("usage_labels_hourly", source=_label_rows(db, "rp_changed", label_columns),
-                            label="label, value, "), [tenant_id])
+                            label="label, value, "), hours)
 
 
 def _move_groups(db: Store, tx: Transaction, tenant_id: str) -> None:
