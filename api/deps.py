@@ -141,6 +141,9 @@ async def get_filters(
 ) -> EventFilters:
     if start and end and utc_naive(end) <= utc_naive(start):
         raise HTTPException(422, "end must be after start")
+    for name, value in (("provider", provider), ("model", model), ("customer_id", customer_id)):
+        if value and "\x00" in value:
+            raise HTTPException(422, f"query parameter {name}: a NUL character (\\u0000) is not allowed")
     return EventFilters(start=utc_naive(start) if start else None, end=utc_naive(end) if end else None,
                         provider=provider, model=model, customer_id=customer_id, status=status_,
                         tags=parse_tags(tag or []))

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from api.ingest import to_rows, validate_batch
 from api.store.duckdb import DuckDBStore as Database
+from bench.load import post_all
 from tests.factories import create_user, make_event
 from tests.server import ApiServer
 
@@ -41,34 +42,13 @@ def http_rate(api: ApiServer, key: str, *, batch_size: int, batches: int, client
     """Events/s acknowledged (= committed) over HTTP, bodies encoded before the clock starts."""
     bodies = [json.dumps({"events": [make_event(id=str(uuid.uuid4())) for _ in range(batch_size)]}).encode()
               for _ in range(batches)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-    index = iter(range(batches))
+    load = post_all([api.url], "/v1/events", bodies, clients=clients, check=accepted_all(batch_size),
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    return {"events_per_s": load.per_second(batch_size * batches), "p50_ms": load.p50_ms, "p95_ms": load.p95_ms}
 
-    def worker() -> None:
-        with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {key}",
-                                                     "Content-Type": "application/json"}, timeout=60) as client:
-            while True:
-                with lock:
-                    i = next(index, None)
-                if i is None:
-                    return
-                t0 = time.perf_counter()
-                answer = client.post("/v1/events", content=bodies[i])
-                assert answer.status_code == 200 and answer.json()["accepted"] == batch_size, answer.text
-                with lock:
-                    latencies.append(time.perf_counter() - t0)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return {"events_per_s": batch_size * batches / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p95_ms": statistics.quantiles(latencies, n=20)[-1] * 1000}
+def accepted_all(batch_size: int) -> Callable[[httpx.Response], bool]:
+    return lambda answer: answer.status_code == 200 and answer.json()["accepted"] == batch_size
 
 
 def run(rounds: int = 3) -> dict[str, object]:

@@ -7,13 +7,12 @@ import json
 import os
 import statistics
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import httpx
 
 from bench.bench_ingest import http_rate
+from bench.load import post_all
 from tests.factories import create_user
 from tests.otlp_factories import chat_attributes, export, span
 from tests.server import ApiServer
@@ -35,27 +34,11 @@ def _body() -> bytes:
 
 def otlp_rate(api: ApiServer, key: str, *, requests: int, clients: int) -> dict[str, float]:
     bodies = [_body() for _ in range(requests)]  # encoded before the clock starts
-    index, lock, latencies = iter(range(requests)), threading.Lock(), []
-
-    def worker() -> None:
-        with httpx.Client(base_url=api.url, timeout=60, headers={
-                "Authorization": f"Bearer {key}", "Content-Type": "application/x-protobuf"}) as client:
-            while (i := next(index, None)) is not None:
-                t0 = time.perf_counter()
-                answer = client.post("/v1/traces", content=bodies[i])
-                assert answer.status_code == 200 and answer.content == b"", answer.content  # no partial_success
-                with lock:
-                    latencies.append(time.perf_counter() - t0)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return {"spans_per_s": SPANS * requests / elapsed, "p50_ms": statistics.median(latencies) * 1000,
-            "p95_ms": statistics.quantiles(latencies, n=20)[-1] * 1000, "body_bytes": len(bodies[0])}
+    load = post_all([api.url], "/v1/traces", bodies, clients=clients,
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-protobuf"},
+                    check=lambda answer: answer.status_code == 200 and answer.content == b"")  # no partial_success
+    return {"spans_per_s": load.per_second(SPANS * requests), "p50_ms": load.p50_ms, "p95_ms": load.p95_ms,
+            "body_bytes": len(bodies[0])}
 
 
 def run(rounds: int = 3) -> dict[str, object]:

@@ -13,7 +13,6 @@ import argparse
 import json
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,8 @@ import pyarrow.csv as pacsv
 
 from api.ingest import to_rows, validate_batch
 from bench.bench_analytics import QUERIES, TENANT, rss_mib
+from bench.bench_ingest import accepted_all
+from bench.load import post_all
 from common.local_postgres import PostgresServer
 from tests.factories import create_user, make_event
 from tests.server import ApiServer
@@ -62,28 +63,10 @@ def raw_copy_rate(url: str, rows: int = 200_000, batch: int = 10_000) -> float:
 def http_rate(servers: list[ApiServer], key: str, *, batch_size: int, batches: int, clients: int) -> float:
     """Events/s acknowledged over HTTP, requests spread over the replicas (as a load balancer would)."""
     bodies = [json.dumps({"events": [make_event() for _ in range(batch_size)]}).encode() for _ in range(batches)]
-    index = iter(range(batches))
-    lock = threading.Lock()
-
-    def worker(n: int) -> None:
-        api = servers[n % len(servers)]
-        with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {key}",
-                                                     "Content-Type": "application/json"}, timeout=120) as client:
-            while True:
-                with lock:
-                    i = next(index, None)
-                if i is None:
-                    return
-                answer = client.post("/v1/events", content=bodies[i])
-                assert answer.status_code == 200 and answer.json()["accepted"] == batch_size, answer.text
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return batch_size * batches / (time.perf_counter() - started)
+    load = post_all([api.url for api in servers], "/v1/events", bodies, clients=clients,
+                    check=accepted_all(batch_size),
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    return load.per_second(batch_size * batches)
 
 
 def ingest(rounds: int = 3) -> dict[str, object]:

@@ -158,17 +158,16 @@ def in_process(url: str, langfuse_create, rounds: int = 15, block: int = 300) ->
     from openai._streaming import Stream
     from openai.resources.chat.completions import completions as mod
 
-    from llmobserve._instrument import _patched
-
-    import wrapt
+    from llmobserve._instrument import TARGETS, _patched, make_method
 
     fake = _fake_request(url)
-    ours_wrapper = SyncAPIClient.__dict__["request"]._self_wrapper
+    target = next(t for t in TARGETS if (t.module, t.cls, t.method) == ("openai._base_client", "SyncAPIClient",
+                                                                        "request"))
     plain_create = mod.Completions.__dict__["create"]
     plain_stream, ours_stream = _patched[(Stream, "__stream__")], Stream.__dict__["__stream__"]
     saved = SyncAPIClient.__dict__["request"]
     modes = {"plain": (plain_create, fake, plain_stream),
-             "llmobserve": (plain_create, wrapt.FunctionWrapper(fake, ours_wrapper), ours_stream),
+             "llmobserve": (plain_create, make_method(target, fake), ours_stream),
              "langfuse": (langfuse_create, fake, plain_stream)}
     client = openai.OpenAI(api_key="sk-bench", base_url=url + "/v1", max_retries=0)
     msgs = [{"role": "user", "content": "hi"}]

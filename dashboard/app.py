@@ -51,6 +51,7 @@ def main() -> None:
         login_pages = [st.Page(auth.login_page, title="Log in", url_path=url, default=(url == "overview"))
                        for _, _, _, url in PAGES]
         login = st.navigation(login_pages, position="hidden")
+        filters.remember_link()
         auth.sync_cookie()
         login.run()
         return

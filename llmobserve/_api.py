@@ -52,8 +52,7 @@ def observe(
                        batch_size=batch_size, flush_interval=flush_interval, timeout=timeout)
         new.settings = settings  # type: ignore[attr-defined]
         if old is not None:
-            pending = [ev for ev in list(old._queue) if isinstance(ev, dict)]
-            old._queue.clear()
+            pending = old.take_pending()
             old.shutdown(timeout=0.5)  # only an in-flight batch can be left to it
             for ev in pending:
                 new.enqueue(ev)

@@ -17,7 +17,7 @@ from ._log import log_once
 from ._providers import bedrock as bedrock_usage
 from ._providers import google as google_usage
 from ._stream import StreamProxy
-from ._wrappers import Target, _fail, _watch_async, _watch_sync, before_call, start_guarded
+from ._wrappers import Factory, Target, _fail, _watch_async, _watch_sync, before_call, start_guarded
 
 
 def _genai_start(kwargs: dict[str, Any], stream: bool) -> Call:
@@ -38,18 +38,18 @@ def _genai_done(call: Call, resp: Any) -> None:
         log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
 
 
-def make_genai_wrapper(target: Target) -> Callable[..., Any]:
+def make_genai_wrapper(target: Target, original: Callable[..., Any]) -> Callable[..., Any]:
     """`_generate_content` (a whole answer) or `_generate_content_stream` (chunks), sync or async."""
     stream = target.method.endswith("_stream")
 
     if target.is_async:
 
-        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             call = _genai_call(kwargs, stream)
             if call is None:
-                return await wrapped(*args, **kwargs)
+                return await original(self, *args, **kwargs)
             try:
-                result = await wrapped(*args, **kwargs)
+                result = await original(self, *args, **kwargs)
             except BaseException as exc:
                 _fail(call, exc)
                 raise
@@ -60,14 +60,14 @@ def make_genai_wrapper(target: Target) -> Callable[..., Any]:
 
         return async_wrapper
 
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = _genai_call(kwargs, stream)
         if call is None:
-            return wrapped(*args, **kwargs)
+            return original(self, *args, **kwargs)
         if stream:  # a generator: the request is made on the first chunk, errors arrive there
-            return _watch_sync(wrapped(*args, **kwargs), call, google_usage.on_chunk)
+            return _watch_sync(original(self, *args, **kwargs), call, google_usage.on_chunk)
         try:
-            result = wrapped(*args, **kwargs)
+            result = original(self, *args, **kwargs)
         except BaseException as exc:
             _fail(call, exc)
             raise
@@ -99,15 +99,15 @@ def _bedrock_call(client: Any, args: Any) -> Call | None:
     return start_guarded(_bedrock_start, client, args)  # type: ignore[no-any-return]
 
 
-def make_bedrock_wrapper(target: Target) -> Callable[..., Any]:
+def make_bedrock_wrapper(target: Target, original: Callable[..., Any]) -> Callable[..., Any]:
     """botocore's `_make_api_call(operation_name, api_params)`: Converse answers and streams."""
 
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _bedrock_call(instance, args)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _bedrock_call(self, args)
         if call is None:
-            return wrapped(*args, **kwargs)
+            return original(self, *args, **kwargs)
         try:
-            result = wrapped(*args, **kwargs)
+            result = original(self, *args, **kwargs)
         except BaseException as exc:
             _fail(call, exc)
             raise
@@ -124,7 +124,7 @@ def make_bedrock_wrapper(target: Target) -> Callable[..., Any]:
     return wrapper
 
 
-FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
+FACTORIES: dict[str, Factory] = {
     "genai": make_genai_wrapper,
     "bedrock": make_bedrock_wrapper,
 }

@@ -1,7 +1,8 @@
 """Background delivery of usage events to `POST {endpoint}/v1/events`.
 
-The caller only appends a dict to a bounded deque (full → the oldest event is dropped and counted); a
-daemon thread serialises, batches and posts with the standard library's keep-alive `http.client`.
+The caller only appends to a bounded deque (full → the oldest event is dropped and counted): a finished
+`Call` (or an event dict); a daemon thread builds the event dicts, serialises, batches and posts with
+the standard library's keep-alive `http.client`.
 Nothing here ever raises into the host program.
 """
 
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._call import event_of
 from ._log import log_once, logger, reset_once
 from ._version import __version__
 
@@ -77,8 +79,8 @@ class Exporter:
         self._deadline: float | None = None
 
     # -- caller side -----------------------------------------------------------------------------
-    def enqueue(self, event: dict[str, Any]) -> None:
-        """Hand one event to the sender; O(1), lock-free on the common path."""
+    def enqueue(self, event: Any) -> None:
+        """Hand one event (a finished `Call`, or a dict) to the sender; O(1), lock-free on the common path."""
         q = self._queue
         if len(q) >= self._maxlen:
             self.dropped += 1
@@ -87,6 +89,12 @@ class Exporter:
             self._start()
         if len(q) == self._batch_size:  # the crossing only: the sender keeps going while a batch is full
             self._wake.set()
+
+    def take_pending(self) -> list[Any]:
+        """Empty the queue, answering the events it held (observe() moves them to a new exporter)."""
+        pending = [ev for ev in list(self._queue) if ev is not _STOP]
+        self._queue.clear()
+        return pending
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Send everything queued now; True when the queue drained within `timeout` seconds."""
@@ -157,7 +165,11 @@ class Exporter:
             item = q.popleft()
             if item is _STOP:
                 return batch, True
-            batch.append(item)
+            try:
+                batch.append(event_of(item))
+            except Exception:  # a Call that cannot be turned into an event: count it, keep going
+                self.failed += 1
+                log_once("event", "llmobserve: could not build an event", exc_info=True)
         return batch, False
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:

@@ -9,8 +9,10 @@ A provider SDK is patched only once the host program imports it (an import hook 
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+from types import FunctionType
 from typing import Any
 
 import wrapt
@@ -59,12 +61,30 @@ def _try_wrap(target: Target) -> bool:
             return True
         original = cls.__dict__[target.method]
         try:
-            setattr(cls, target.method, wrapt.FunctionWrapper(original, FACTORIES[target.kind](target)))
+            setattr(cls, target.method, make_method(target, original))
         except Exception:
             log_once("patch", "llmobserve: could not patch %s.%s", target.cls, target.method, exc_info=True)
             return False
         _patched[(cls, target.method)] = original
     return True
+
+
+def make_method(target: Target, original: Any) -> Any:
+    """The function that replaces `original` on its class: the call kind's wrapper, a plain function
+    (binding a plain function to its instance is the interpreter's own fast path), named and
+    documented as the original, with `__wrapped__` pointing at it."""
+    call_original = original if isinstance(original, FunctionType) else _binder(original)
+    method = FACTORIES[target.kind](target, call_original)
+    return functools.wraps(original)(method)
+
+
+def _binder(descriptor: Any) -> Any:
+    """Call a method that is not a plain function (another tool's wrapper, say) as the class would."""
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return descriptor.__get__(self, type(self))(*args, **kwargs)
+
+    return call
 
 
 def _on_import(module: Any) -> None:

@@ -115,7 +115,9 @@ def _record(kwargs: Any, response: Any, start: Any, end: Any, exc: BaseException
 def _read_usage(call: Call, response: Any) -> None:
     """LiteLLM's `Usage` is OpenAI-shaped whatever the provider: `prompt_tokens` holds the whole
     input, cache reads included (`prompt_tokens_details.cached_tokens`); cache writes are
-    `cache_creation_input_tokens`, inside `prompt_tokens` too."""
+    `cache_creation_input_tokens`, inside `prompt_tokens` too. Anthropic's split of the writes by
+    lifetime is `prompt_tokens_details.cache_creation_token_details` (whole answers and streams
+    alike): its `ephemeral_1h_input_tokens` is our `cache_write_1h_tokens`, never more than the writes."""
     model = getattr(response, "model", None)
     if isinstance(model, str) and model:
         call.model = model
@@ -128,6 +130,9 @@ def _read_usage(call: Call, response: Any) -> None:
     call.output_tokens = _int(getattr(usage, "completion_tokens", 0))
     call.cached_input_tokens = _int(getattr(details, "cached_tokens", 0))
     call.cache_write_tokens = _int(getattr(usage, "cache_creation_input_tokens", 0))
+    by_lifetime = getattr(details, "cache_creation_token_details", None)
+    call.cache_write_1h_tokens = min(_int(getattr(by_lifetime, "ephemeral_1h_input_tokens", 0)),
+                                     call.cache_write_tokens)
     call.reasoning_tokens = _int(getattr(out_details, "reasoning_tokens", 0))
 
 

@@ -94,41 +94,47 @@ def _fail(call: Call, exc: BaseException) -> None:
         log_once("finish", "llmobserve: could not record a failed call", exc_info=True)
 
 
-class _Begun:
-    """What `begin` learnt about a request: the call, its raw mode and how to read its answer."""
-
-    __slots__ = ("call", "mode", "flavour")
-
-    def __init__(self, call: Call, mode: Any, flavour: str) -> None:
-        self.call = call
-        self.mode = mode
-        self.flavour = flavour
+_NO_BODY: dict[str, Any] = {}
 
 
-def _begin(flavour: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Begun | None:
-    """Start a Call when this request is a model call; may add `stream_options` to the request body."""
-    options = args[1] if len(args) > 1 else kwargs.get("options")
-    op = operation_of(getattr(options, "url", None))
-    if op is None:
+def _begin(flavour: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
+    """Start a Call when this request is a model call; may add `stream_options` to the request body.
+
+    Guarded: a failure of ours is logged once and the call goes on unrecorded; the budget check's
+    refusal (`BudgetExceeded`) is the one exception that reaches the caller. The raw-response mode
+    is kept on the call (`call.mode`)."""
+    try:
+        options = args[1] if len(args) > 1 else kwargs.get("options")
+        url = getattr(options, "url", None)
+        op = _OPERATIONS.get(url) if type(url) is str else None
+        if op is None:
+            op = operation_of(url)
+            if op is None:
+                return None
+        body = options.json_data
+        if not isinstance(body, dict):
+            body = _NO_BODY
+        stream = kwargs.get("stream") is True
+        call = Call(op, detect_provider(client, flavour, CONFIG.provider), body.get("model"), stream,
+                    body.get("service_tier"))
+        if stream and op == "chat" and CONFIG.capture_stream_usage and _unset(body.get("stream_options")):
+            # A new dict: the caller's own body (LiteLLM passes one to `post()`) is never changed.
+            options.json_data = {**body, "stream_options": {"include_usage": True}}
+            call.hide_usage_chunk = True  # the user did not ask for the usage chunk: keep it from them
+        headers = options.headers
+        if headers:  # NotGiven and Omit are falsy
+            call.mode = headers.get(_RAW_HEADER) or headers.get(_RAW_HEADER_LOWER)
+        if _litellm._handler is not None:  # LiteLLM in use: its callback must not record this call again
+            _litellm.note_client_call()
+        check = CONFIG.before_call
+        if check is not None:
+            check(call)
+        return call
+    except Exception as exc:
+        if type(exc).__name__ == "BudgetExceeded":  # the opt-in pre-call check refuses the call
+            raise
+        log_once("start", "llmobserve: could not start recording a call", exc_info=True)
         return None
-    body = options.json_data
-    if not isinstance(body, dict):
-        body = {}
-    stream = kwargs.get("stream") is True
-    call = Call(op, detect_provider(client, flavour, CONFIG.provider), body.get("model"), stream,
-                body.get("service_tier"))
-    if stream and op == "chat" and CONFIG.capture_stream_usage and _unset(body.get("stream_options")):
-        # A new dict: the caller's own body (LiteLLM passes one to `post()`) is never changed.
-        options.json_data = {**body, "stream_options": {"include_usage": True}}
-        call.hide_usage_chunk = True  # the user did not ask for the usage chunk: keep it from them
-    headers = options.headers
-    mode = None
-    if headers and not _unset(headers):
-        mode = headers.get(_RAW_HEADER) or headers.get(_RAW_HEADER_LOWER)
-    if _litellm._handler is not None:  # LiteLLM in use: its callback must not record this call again
-        _litellm.note_client_call()
-    before_call(call)
-    return _Begun(call, mode, flavour)
 
 
 def _late_finish(call: Call, http_response: Any) -> None:
@@ -153,18 +159,14 @@ class _Dict(dict):  # type: ignore[type-arg]
         return _Dict(value) if isinstance(value, dict) else value
 
 
-def _end(begun: _Begun, result: Any) -> Any:
-    """Record a whole answer, or arrange for its stream to be recorded; answers what the caller gets."""
-    call, mode = begun.call, begun.mode
+def _end(call: Call, result: Any, flavour: str) -> Any:
+    """Arrange for a stream or a raw-mode answer to be recorded; answers what the caller gets."""
+    mode = call.mode
     try:
-        if mode is None:
-            if call.stream:
-                if call.hide_usage_chunk:
-                    _skip_usage_event(result, call)
-                return StreamProxy(result, call, _item_reader(begun.flavour, call.operation))
-            _answer_reader(begun.flavour)(call, result)
-            call.finish("ok")
-            return result
+        if mode is None:  # a stream (a whole parsed answer is read by the request wrapper itself)
+            if call.hide_usage_chunk:
+                _skip_usage_event(result, call)
+            return StreamProxy(result, call, _item_reader(flavour, call.operation))
         http_response = getattr(result, "http_response", None)
         if call.stream:
             _pending[http_response] = call  # the Stream its `.parse()` builds finds the call here
@@ -176,7 +178,7 @@ def _end(begun: _Begun, result: Any) -> Any:
             parsed = result.parse()
             if hasattr(parsed, "__await__"):
                 return _Later(parsed, result)
-            _answer_reader(begun.flavour)(call, parsed)
+            _answer_reader(flavour)(call, parsed)
             call.finish("ok")
         else:  # with_streaming_response: the caller reads the body later, or never
             _hook_read(result, call, http_response)
@@ -184,6 +186,15 @@ def _end(begun: _Begun, result: Any) -> Any:
     except Exception:
         log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
     return result
+
+
+def _read_answer(reader: Callable[[Call, Any], None], call: Call, result: Any) -> None:
+    """Record a whole parsed answer (the common case: no stream, no raw mode)."""
+    try:
+        reader(call, result)
+        call.finish("ok")
+    except Exception:
+        log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
 
 
 class _Later:
@@ -196,10 +207,10 @@ class _Later:
         self.result = result
 
 
-async def _finish_later(begun: _Begun, later: _Later) -> Any:
+async def _finish_later(call: Call, later: _Later, flavour: str) -> Any:
     try:
-        _answer_reader(begun.flavour)(begun.call, await later.pending)
-        begun.call.finish("ok")
+        _answer_reader(flavour)(call, await later.pending)
+        call.finish("ok")
     except Exception:
         log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
     return later.result
@@ -226,40 +237,50 @@ def start_guarded(start: Callable[..., Any], *args: Any) -> Any:
         return None
 
 
-def make_request_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for the clients' `request`: one Call per model call, finished here or by its stream."""
+def make_request_wrapper(target: Target, original: Callable[..., Any]) -> Callable[..., Any]:
+    """The clients' `request`: one Call per model call, finished here or by its stream.
+
+    A plain function set on the class (not a wrapt wrapper: binding one of those costs ~2 µs a call,
+    as much as the rest of the recording), calling `original(self, ...)` with what it was given."""
     flavour = target.flavour
+    reader = _answer_reader(flavour)
 
     if target.is_async:
 
-        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            begun = start_guarded(_begin, flavour, instance, args, kwargs)
-            if begun is None:
-                return await wrapped(*args, **kwargs)
+        async def async_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+            call = _begin(flavour, self, args, kwargs) if CONFIG.active else None
+            if call is None:
+                return await original(self, *args, **kwargs)
             try:
-                result = await wrapped(*args, **kwargs)
+                result = await original(self, *args, **kwargs)
             except BaseException as exc:
-                _fail(begun.call, exc)
+                _fail(call, exc)
                 raise
-            answer = _end(begun, result)
+            if call.mode is None and not call.stream:
+                _read_answer(reader, call, result)
+                return result
+            answer = _end(call, result, flavour)
             if type(answer) is _Later:
-                return await _finish_later(begun, answer)
+                return await _finish_later(call, answer, flavour)
             return answer
 
-        return async_wrapper
+        return async_request
 
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        begun = start_guarded(_begin, flavour, instance, args, kwargs)
-        if begun is None:
-            return wrapped(*args, **kwargs)
+    def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _begin(flavour, self, args, kwargs) if CONFIG.active else None
+        if call is None:
+            return original(self, *args, **kwargs)
         try:
-            result = wrapped(*args, **kwargs)
+            result = original(self, *args, **kwargs)
         except BaseException as exc:
-            _fail(begun.call, exc)
+            _fail(call, exc)
             raise
-        return _end(begun, result)
+        if call.mode is None and not call.stream:
+            _read_answer(reader, call, result)
+            return result
+        return _end(call, result, flavour)
 
-    return wrapper
+    return request
 
 
 def _skip_usage_event(stream: Any, call: Call) -> None:
@@ -328,22 +349,22 @@ def _sse_call(stream: Any) -> Call | None:
         return None
 
 
-def make_sse_wrapper(target: Target) -> Callable[..., Any]:
-    """Wrapper for `Stream.__stream__`: watch the events of a raw-mode stream the caller parsed.
+def make_sse_wrapper(target: Target, original: Callable[..., Any]) -> Callable[..., Any]:
+    """`Stream.__stream__`: watch the events of a raw-mode stream the caller parsed.
     `__stream__` returns a generator (async for `AsyncStream`) without running it: one wrapper serves."""
     flavour = target.flavour
     watch = _watch_async if target.is_async else _watch_sync
 
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _sse_call(instance)
-        inner = wrapped(*args, **kwargs)
+    def __stream__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _sse_call(self)
+        inner = original(self, *args, **kwargs)
         if call is None:
             return inner
         if call.hide_usage_chunk:
-            _skip_usage_event(instance, call)
+            _skip_usage_event(self, call)
         return watch(inner, call, _item_reader(flavour, call.operation))
 
-    return wrapper
+    return __stream__
 
 
 class _Watching:
@@ -383,7 +404,10 @@ async def _watch_async(inner: Any, call: Call, on_item: Callable[[Call, Any], bo
         watching.status = "ok"
 
 
-FACTORIES: dict[str, Callable[[Target], Callable[..., Any]]] = {
+Factory = Callable[[Target, Callable[..., Any]], Callable[..., Any]]
+"""A call kind's factory: (target, the original method) -> the method to set on the class."""
+
+FACTORIES: dict[str, Factory] = {
     "request": make_request_wrapper,
     "sse": make_sse_wrapper,
 }

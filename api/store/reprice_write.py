@@ -23,17 +23,35 @@ from api.store.base import Store, Transaction
 from api.store.filters import EventFilters
 from api.store.usage import ROLLUP_SELECT
 
-CHANGED_COLUMNS = ("id, timestamp, provider, model, customer_id, status, input_tokens, cached_input_tokens, "
-                   "cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, tags, run_name, cache_savings_usd, "
-                   "rolled, cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback, new_cost, "
-                   "new_status, new_source, new_version, new_fallback")
+CHANGED_COLUMNS = ("id, timestamp, provider, model, customer_id, status, tags, run_name, rolled, cost_usd, "
+                   "pricing_status, pricing_source, pricing_version, pricing_fallback, new_cost, new_status, new_source, "
+                   "new_version, new_fallback")
 # What moves between groups, beside the pricing status, the cost and the fallback flag.
 MOVED = ("timestamp, provider, model, customer_id, status, input_tokens, cached_input_tokens, cache_write_tokens, "
          "output_tokens, reasoning_tokens, latency_ms, cache_savings_usd")
-KEY = "date_trunc('hour', timestamp), {label}provider, model, {customer}status, moved_status"
-# usage_hourly's groups have the customer; the label roll-up's do not (see labels.py).
-CUSTOMER = {"usage_hourly": ("coalesce(customer_id, ''), ", "customer_key, "), "usage_labels_hourly": ("", "")}
-# One row per group: the changed, rolled-up events' old values with sign -1 and their new ones with sign 1.
+KEY = "date_trunc('hour', timestamp), {label}provider, model, coalesce(customer_id, ''), status, moved_status"
+# Most changed events keep their pricing status (a new price, not a newly priced model): in their group
+# only the cost and the fallback count change, an UPDATE of two columns (a third of a full upsert's time).
+COST_DELTA = """
+    SELECT date_trunc('hour', timestamp) AS hour, {label}provider, model, coalesce(customer_id, '') AS customer_key,
+           status, pricing_status,
+           CASE WHEN count(new_cost) + count(cost_usd) = 0 THEN NULL
+                ELSE coalesce(sum(new_cost), 0) - coalesce(sum(cost_usd), 0) END AS cost,
+           sum(CASE WHEN new_fallback IS NULL THEN 0 ELSE 1 END)
+               - sum(CASE WHEN pricing_fallback IS NULL THEN 0 ELSE 1 END) AS fallbacks
+    FROM ({source}) AS s WHERE new_status = pricing_status
+    GROUP BY date_trunc('hour', timestamp), {label}provider, model, coalesce(customer_id, ''), status, pricing_status
+"""
+COST_UPDATE = """
+    UPDATE {table} SET cost_usd = CASE WHEN {table}.cost_usd IS NULL THEN d.cost WHEN d.cost IS NULL THEN {table}.cost_usd
+                                       ELSE {table}.cost_usd + d.cost END,
+                       tier_fallback_calls = {table}.tier_fallback_calls + d.fallbacks
+    FROM ({delta}) AS d
+    WHERE {table}.tenant_id = ? AND {table}.hour >= ? AND {table}.hour < ? AND {table}.hour = d.hour AND {matches} AND {table}.provider = d.provider
+      AND {table}.model = d.model AND {table}.customer_key = d.customer_key AND {table}.status = d.status
+      AND {table}.pricing_status = d.pricing_status
+"""
+# The others move to another group: one row per group: the changed, rolled-up events' old values with sign -1 and their new ones with sign 1.
 DELTA = """
     SELECT ? AS tenant_id, {key}, sum(sign), sum(sign * cost), sum(sign * input_tokens),
            sum(sign * cached_input_tokens), sum(sign * cache_write_tokens), sum(sign * output_tokens),
@@ -50,7 +68,7 @@ SUMMED = ("calls", "input_tokens", "cached_input_tokens", "cache_write_tokens", 
           "latency_sum", "latency_count", "tier_fallback_calls", "cache_savings_usd")
 UPSERT = """
     INSERT INTO {table} {delta}
-    ON CONFLICT (tenant_id, hour, {label}provider, model, {customer_key}status, pricing_status) DO UPDATE SET
+    ON CONFLICT (tenant_id, hour, {label}provider, model, customer_key, status, pricing_status) DO UPDATE SET
         {sums},
         cost_usd = CASE WHEN {table}.cost_usd IS NULL THEN excluded.cost_usd
                         WHEN excluded.cost_usd IS NULL THEN {table}.cost_usd
@@ -69,7 +87,7 @@ def write_part(db: Store, tx: Transaction, *, tenant_id: str, part: EventFilters
         old, new, changed = tx.fetchone("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(new_cost), 0), count(*) "
                                         "FROM rp_changed")  # type: ignore[misc]
         if changed:
-            _write_changes(db, tx, tenant_id=tenant_id, part=part, run_id=run_id)
+            _write_changes(db, tx, tenant_id=tenant_id, part=part, computed=computed, params=params, run_id=run_id)
     finally:
         _drop(tx, "rp_changed")
     return Decimal(old), Decimal(new), int(changed)
@@ -82,98 +100,104 @@ def _drop(tx: Transaction, table: str) -> None:
         pass
 
 
-def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, part: EventFilters, run_id: str) -> None:
+def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, part: EventFilters, computed: str,
+                   params: list[Any], run_id: str) -> None:
     tx.execute("INSERT INTO reprice_old_costs (run_id, tenant_id, event_id, timestamp, cost_usd, pricing_status, "
                "pricing_source, pricing_version, pricing_fallback) SELECT ?, ?, CAST(id AS VARCHAR), timestamp, "
                "cost_usd, pricing_status, pricing_source, pricing_version, pricing_fallback FROM rp_changed",
                [run_id, tenant_id])
-    # The part's time range beside the id: the scan reads only that day's blocks (DuckDB's zone maps,
-    # PostgreSQL's (tenant_id, timestamp) index) instead of every stored event once per day.
-    tx.execute(
-        """
-        UPDATE events SET cost_usd = c.new_cost, pricing_status = c.new_status, pricing_source = c.new_source,
-                          pricing_version = c.new_version, pricing_fallback = c.new_fallback
-        FROM rp_changed c WHERE events.tenant_id = ? AND events.timestamp >= ? AND events.timestamp < ?
-                          AND events.id = c.id AND events.timestamp = c.timestamp
-        """, [tenant_id, part.start, part.end])
-    _move_totals(db, tx, tenant_id)
+    [(moved,)] = tx.fetchall("SELECT count(*) FROM rp_changed WHERE rolled AND new_status <> pricing_status")
+    if moved:  # the events moving to another group, with every measure (read before they are rewritten)
+        tx.execute(f"CREATE TEMP TABLE rp_moved AS SELECT {MOVED}, tags, run_name, rolled, cost_usd, pricing_status, "
+                   f"pricing_fallback, new_cost, new_status, new_fallback FROM ({computed}) AS c "
+                   "WHERE changed AND rolled AND new_status <> pricing_status", params)
+    try:
+        # The part's time range beside the id: the scan reads only that day's blocks (DuckDB's zone maps,
+        # PostgreSQL's (tenant_id, timestamp) index) instead of every stored event once per day.
+        tx.execute(
+            """
+            UPDATE events SET cost_usd = c.new_cost, pricing_status = c.new_status, pricing_source = c.new_source,
+                              pricing_version = c.new_version, pricing_fallback = c.new_fallback
+            FROM rp_changed c WHERE events.tenant_id = ? AND events.timestamp >= ? AND events.timestamp < ?
+                              AND events.id = c.id AND events.timestamp = c.timestamp
+            """, [tenant_id, part.start, part.end])
+        _move_costs(db, tx, tenant_id, part)
+        if moved:
+            _move_groups(db, tx, tenant_id)
+    finally:
+        _drop(tx, "rp_moved")
 
 
 def _upsert(table: str, *, source: str, columns: str, label: str = "") -> str:
-    customer, customer_key = CUSTOMER[table]
-    delta = DELTA.format(key=KEY.format(label=label, customer=customer), columns=columns, source=source)
+    delta = DELTA.format(key=KEY.format(label=label), columns=columns, source=source)
     sums = ",\n        ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUMMED)
-    return UPSERT.format(table=table, delta=delta, label=label, customer_key=customer_key, sums=sums)
+    return UPSERT.format(table=table, delta=delta, label=label, sums=sums)
 
 
-def _label_rows(db: Store) -> str:
-    """The changed, rolled-up events once per label they carry, and once under ALL (as labels.total_rows)."""
+def _cost_update(table: str, *, source: str, label: str = "") -> str:
+    matches = f"{table}.label = d.label AND {table}.value = d.value" if label else "TRUE"
+    return COST_UPDATE.format(table=table, delta=COST_DELTA.format(label=label, source=source), matches=matches)
+
+
+def _label_rows(db: Store, table: str, columns: str) -> str:
+    """The rolled-up events of `table` once per label they carry (as labels.event_label_rows does)."""
     each, key, value = db.dialect.json_each_text("c.tags")
-    columns = ("c.timestamp, c.provider, c.model, c.customer_id, c.status, c.input_tokens, c.cached_input_tokens, "
-               "c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.latency_ms, c.cache_savings_usd, "
-               "c.cost_usd, c.pricing_status, c.pricing_fallback, c.new_cost, c.new_status, c.new_fallback")
     return f"""
         SELECT {columns}, '{labels.TAG}' || {key} AS label, {value} AS value
-        FROM rp_changed c, {each} WHERE c.rolled AND c.tags IS NOT NULL
+        FROM {table} c, {each} WHERE c.rolled AND c.tags IS NOT NULL
         UNION ALL
-        SELECT {columns}, '{labels.RUN_NAME}' AS label, c.run_name AS value FROM rp_changed c
+        SELECT {columns}, '{labels.RUN_NAME}' AS label, c.run_name AS value FROM {table} c
         WHERE c.rolled AND c.run_name IS NOT NULL
-        UNION ALL
-        SELECT {columns}, '{labels.ALL}' AS label, '' AS value FROM rp_changed c WHERE c.rolled
     """
 
 
-def _move_totals(db: Store, tx: Transaction, tenant_id: str) -> None:
-    """Move the changed, already rolled-up events' totals from their old values to their new ones. Roll-ups
-    are held, so the rolled-up set stays put; later events are rolled up with their new cost."""
-    tx.execute(_upsert("usage_hourly", source="SELECT * FROM rp_changed WHERE rolled", columns=MOVED), [tenant_id])
-    tx.execute(_upsert("usage_labels_hourly", source=_label_rows(db), columns=f"label, value, {MOVED}",
-                       label="label, value, "), [tenant_id])
+STATUSES = "c.cost_usd, c.pricing_status, c.pricing_fallback, c.new_cost, c.new_status, c.new_fallback"
+
+
+def _move_costs(db: Store, tx: Transaction, tenant_id: str, part: EventFilters) -> None:
+    """The cost and fallback count of the changed, rolled-up events that keep their group. The part's
+    hours bound the groups read (PostgreSQL otherwise scans the tenant's whole label roll-up per day)."""
+    assert part.start is not None and part.end is not None
+    hours = [tenant_id, part.start.replace(minute=0, second=0, microsecond=0), part.end]
+    tx.execute(_cost_update("usage_hourly", source="SELECT * FROM rp_changed WHERE rolled"), hours)
+    label_columns = f"c.timestamp, c.provider, c.model, c.customer_id, c.status, {STATUSES}"
+    tx.execute(_cost_update("usage_labels_hourly", source=_label_rows(db, "rp_changed", label_columns),
+                            label="label, value, "), hours)
+
+
+def _move_groups(db: Store, tx: Transaction, tenant_id: str) -> None:
+    """The events of rp_moved out of their old group into their new one. Roll-ups are held, so the
+    rolled-up set stays put; later events are rolled up with their new values."""
+    tx.execute(_upsert("usage_hourly", source="SELECT * FROM rp_moved", columns=MOVED), [tenant_id])
+    moved_columns = ", ".join(f"c.{column.strip()}" for column in MOVED.split(",")) + f", {STATUSES}"
+    tx.execute(_upsert("usage_labels_hourly", source=_label_rows(db, "rp_moved", moved_columns),
+                       columns=f"label, value, {MOVED}", label="label, value, "), [tenant_id])
     for table in ("usage_hourly", "usage_labels_hourly"):
         tx.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND calls = 0", [tenant_id])
     thinned = tx.fetchall(
-        "SELECT DISTINCT u.hour, u.provider, u.model, u.customer_key, u.status, u.pricing_status FROM usage_hourly u "
-        "JOIN rp_changed c ON u.hour = date_trunc('hour', c.timestamp) AND u.provider = c.provider "
-        "AND u.model = c.model AND u.customer_key = coalesce(c.customer_id, '') AND u.status = c.status "
-        "AND u.pricing_status = c.pricing_status WHERE u.tenant_id = ? AND c.rolled AND c.new_status <> c.pricing_status",
-        [tenant_id])
+        "SELECT DISTINCT u.hour, u.provider, u.model, u.customer_key, u.status, u.pricing_status "
+        "FROM usage_hourly u JOIN rp_moved c ON u.hour = date_trunc('hour', c.timestamp) "
+        "AND u.provider = c.provider AND u.model = c.model AND u.customer_key = coalesce(c.customer_id, '') "
+        "AND u.status = c.status AND u.pricing_status = c.pricing_status WHERE u.tenant_id = ?", [tenant_id])
     for group in thinned:
         _recount(db, tx, tenant_id, group)
-    # The label roll-up's groups have no customer: one thinned where its every-call (ALL) row did, which
-    # can outlive a customer's usage_hourly group that lost all its calls.
-    thinned_labels = tx.fetchall(
-        "SELECT DISTINCT u.hour, u.provider, u.model, u.status, u.pricing_status FROM usage_labels_hourly u "
-        "JOIN rp_changed c ON u.hour = date_trunc('hour', c.timestamp) AND u.provider = c.provider "
-        "AND u.model = c.model AND u.status = c.status AND u.pricing_status = c.pricing_status "
-        "WHERE u.tenant_id = ? AND u.label = ? AND c.rolled AND c.new_status <> c.pricing_status",
-        [tenant_id, labels.ALL])
-    for group in thinned_labels:
-        _recount_labels(db, tx, [tenant_id, *group])
 
 
 def _recount(db: Store, tx: Transaction, tenant_id: str, group: tuple[Any, ...]) -> None:
-    """One hourly group's totals recounted from its rolled-up events."""
+    """One hourly group's totals, and its label totals, recounted from its rolled-up events."""
     hour, provider, model, customer_key, status, pricing_status = group
     key = [tenant_id, hour, provider, model, customer_key, status, pricing_status]
-    tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
-               "AND customer_key = ? AND status = ? AND pricing_status = ?", key)
-    params = [tenant_id, hour, hour + timedelta(hours=1), provider, model, status, pricing_status, customer_key]
-    where = _group_where(db, "") + " AND coalesce(customer_id, '') = ?"
-    tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=where), params)
-
-
-def _recount_labels(db: Store, tx: Transaction, key: list[Any]) -> None:
-    """One label-roll-up group (every label of one hour, provider, model, status and pricing status)
-    recounted from its rolled-up events."""
-    tenant_id, hour, provider, model, status, pricing_status = key
-    tx.execute("DELETE FROM usage_labels_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
-               "AND status = ? AND pricing_status = ?", key)
-    labels.add_totals(tx, db.dialect, where=_group_where(db, "e."),
-                      params=[tenant_id, hour, hour + timedelta(hours=1), provider, model, status, pricing_status])
+    matches = ("tenant_id = ? AND hour = ? AND provider = ? AND model = ? AND customer_key = ? AND status = ? "
+               "AND pricing_status = ?")
+    for table in ("usage_hourly", "usage_labels_hourly"):
+        tx.execute(f"DELETE FROM {table} WHERE {matches}", key)
+    params = [tenant_id, hour, hour + timedelta(hours=1), provider, model, customer_key, status, pricing_status]
+    tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=_group_where(db, "")), params)
+    labels.add_totals(tx, db.dialect, where=_group_where(db, "e."), params=params)
 
 
 def _group_where(db: Store, p: str) -> str:
-    """The rolled-up events of one hour, provider, model, status and pricing status (columns prefixed
-    with `p`); usage_hourly's groups add the customer."""
+    """The rolled-up events of one hourly group (columns prefixed with `p`)."""
     return (f"{p}tenant_id = ? AND NOT ({p}{db.unrolled_condition()}) AND {p}timestamp >= ? AND {p}timestamp < ? "
-            f"AND {p}provider = ? AND {p}model = ? AND {p}status = ? AND {p}pricing_status = ?")
+            f"AND {p}provider = ? AND {p}model = ? AND coalesce({p}customer_id, '') = ? AND {p}status = ? "
+            f"AND {p}pricing_status = ?")

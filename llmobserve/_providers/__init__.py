@@ -37,27 +37,34 @@ _SUFFIXES = (
     (".x.ai", "xai"),
 )
 _CLASS_HINTS = (("Azure", "azure"), ("Foundry", "azure"), ("Bedrock", "bedrock"), ("Vertex", "vertex"))
-_by_client: weakref.WeakKeyDictionary[Any, tuple[str | None, str]] = weakref.WeakKeyDictionary()
+# id(client) -> (weak reference to it, override, provider): a plain dict read by `id` costs a third of
+# a WeakKeyDictionary lookup (which builds a weak reference per read); the entry leaves with the client.
+_by_client: dict[int, tuple[Any, str | None, str]] = {}
 
 
 def detect_provider(client: Any, flavour: str, override: str | None) -> str:
     """Name the provider a client talks to; remembered per client object (and override)."""
-    try:
-        hit = _by_client.get(client)
-    except TypeError:  # not weak-referenceable
-        hit = None
-    if hit is not None and hit[0] == override:
-        return hit[1]
+    key = id(client)
+    hit = _by_client.get(key)
+    if hit is not None and hit[1] == override and hit[0]() is client:
+        return hit[2]
     try:
         host = client.base_url.host or ""
     except Exception:
         host = ""
     found = _lookup(type(client).__name__, host.lower(), flavour, override)
     try:
-        _by_client[client] = (override, found)
-    except TypeError:
-        pass
+        ref = weakref.ref(client, lambda r, key=key: _forget(key, r))
+    except TypeError:  # not weak-referenceable: looked up each time
+        return found
+    _by_client[key] = (ref, override, found)
     return found
+
+
+def _forget(key: int, ref: Any) -> None:
+    hit = _by_client.get(key)
+    if hit is not None and hit[0] is ref:
+        _by_client.pop(key, None)
 
 
 def _lookup(class_name: str, host: str, flavour: str, override: str | None) -> str:

@@ -12,9 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from .._call import Call
+from ._fields import Fields
 
 _FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 _1H = "ephemeral_1h_input_tokens"
+_USAGE = Fields(*_FIELDS, "cache_creation", "service_tier")
+_CREATION = Fields(_1H)
+_MESSAGE = Fields("model", "usage")
+_EVENT = Fields("type")
+_START = Fields("message")
+_DELTA = Fields("usage")
 
 
 def _normalise(call: Call, raw: dict[str, int]) -> None:
@@ -32,15 +39,15 @@ def _merge(call: Call, usage: Any) -> None:
     if usage is None:
         return
     raw = call.raw if call.raw is not None else {}
-    for name in _FIELDS:
-        value = getattr(usage, name, None)
+    *counts, creation, tier = _USAGE.read(usage)
+    for name, value in zip(_FIELDS, counts):
         if isinstance(value, int):
             raw[name] = value  # replace, never add: message_delta counts are cumulative
-    one_hour = getattr(getattr(usage, "cache_creation", None), _1H, None)
-    if isinstance(one_hour, int):
-        raw[_1H] = one_hour
+    if creation is not None:
+        one_hour = _CREATION.read(creation)[0]
+        if isinstance(one_hour, int):
+            raw[_1H] = one_hour
     call.raw = raw
-    tier = getattr(usage, "service_tier", None)
     if isinstance(tier, str):
         call.service_tier = tier
     _normalise(call, raw)
@@ -48,19 +55,21 @@ def _merge(call: Call, usage: Any) -> None:
 
 def from_response(call: Call, msg: Any) -> None:
     """A whole Message (also BetaMessage and ParsedMessage)."""
-    model = getattr(msg, "model", None)
+    if msg is None:
+        return
+    model, usage = _MESSAGE.read(msg)
     if model:
         call.model = model
-    _merge(call, getattr(msg, "usage", None))
+    _merge(call, usage)
 
 
 def on_event(call: Call, event: Any) -> bool:
     """Accumulate one raw stream event."""
-    kind = getattr(event, "type", None)
+    kind = _EVENT.read(event)[0]
     if kind == "message_start":
-        from_response(call, getattr(event, "message", None))
+        from_response(call, _START.read(event)[0])
     elif kind == "message_delta":
-        _merge(call, getattr(event, "usage", None))
+        _merge(call, _DELTA.read(event)[0])
     elif kind == "message_stop":
         call.complete = True
     return False

@@ -1,7 +1,8 @@
 """Usage from OpenAI-shaped answers: Chat Completions, Responses, Embeddings (also Azure and compatibles).
 
 `prompt_tokens`/`input_tokens` already include cached tokens; `*_details` objects may be missing
-(older answers) and every missing count is 0.
+(older answers) and every missing count is 0. Each object is read once for all the names needed from
+it (`Fields`: one C call on the clients' own models).
 """
 
 from __future__ import annotations
@@ -9,64 +10,63 @@ from __future__ import annotations
 from typing import Any
 
 from .._call import Call
+from ._fields import Fields
+from ._fields import field as _get
 
-
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
+_ANSWER = Fields("model", "service_tier", "usage")
+_CHUNK = Fields("model", "service_tier", "usage", "choices")
+_CHAT_USAGE = Fields("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+_USAGE = Fields("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+_IN_DETAILS = Fields("cached_tokens", "cache_write_tokens")
+_OUT_DETAILS = Fields("reasoning_tokens")
 
 
 def apply_usage(call: Call, usage: Any) -> None:
-    # One getter for the whole usage object: the clients' models are read by attribute, JSON by key.
-    get = usage.get if isinstance(usage, dict) else lambda name: getattr(usage, name, None)
-    inp = get("prompt_tokens")
-    if inp is None:
-        inp = get("input_tokens")
-    out = get("completion_tokens")
-    if out is None:
-        out = get("output_tokens")
-    in_details = get("prompt_tokens_details") or get("input_tokens_details")
-    out_details = get("completion_tokens_details") or get("output_tokens_details")
+    inp, out, in_details, out_details = _CHAT_USAGE.read(usage)
+    if inp is None or out is None or in_details is None or out_details is None:  # Responses, embeddings
+        inp2, out2, in_details2, out_details2 = _USAGE.read(usage)
+        inp = inp2 if inp is None else inp
+        out = out2 if out is None else out
+        in_details = in_details or in_details2
+        out_details = out_details or out_details2
     call.input_tokens = inp or 0
     call.output_tokens = out or 0
     if in_details is None:
         call.cached_input_tokens = call.cache_write_tokens = 0
     else:
-        call.cached_input_tokens = _get(in_details, "cached_tokens") or 0
-        call.cache_write_tokens = _get(in_details, "cache_write_tokens") or 0
-    call.reasoning_tokens = _get(out_details, "reasoning_tokens") or 0 if out_details is not None else 0
+        cached, written = _IN_DETAILS.read(in_details)
+        call.cached_input_tokens = cached or 0
+        call.cache_write_tokens = written or 0
+    call.reasoning_tokens = (_OUT_DETAILS.read(out_details)[0] or 0) if out_details is not None else 0
 
 
-def _note_model_and_tier(call: Call, obj: Any) -> None:
-    """The model as the provider answered it, and the service tier it says it used."""
-    model = _get(obj, "model")
+def _note(call: Call, model: Any, tier: Any) -> None:
+    """The model as the provider answered it and the service tier it says it used."""
     if model:
         call.model = model
-    tier = _get(obj, "service_tier")
     if isinstance(tier, str):
         call.service_tier = tier
 
 
 def from_response(call: Call, resp: Any) -> None:
     """A whole answer: ChatCompletion, ParsedChatCompletion, Response, CreateEmbeddingResponse."""
-    _note_model_and_tier(call, resp)
-    usage = _get(resp, "usage")
+    if resp is None:
+        return
+    model, tier, usage = _ANSWER.read(resp)
+    _note(call, model, tier)
     if usage is not None:
         apply_usage(call, usage)
 
 
 def on_chat_chunk(call: Call, chunk: Any) -> bool:
     """Accumulate one chat chunk; True when it is our injected usage-only chunk, to hide from the user."""
-    _note_model_and_tier(call, chunk)
-    usage = _get(chunk, "usage")
+    model, tier, usage, choices = _CHUNK.read(chunk)
+    _note(call, model, tier)
     if usage is None:
         return False
     apply_usage(call, usage)
     call.complete = True
-    return call.hide_usage_chunk and not _get(chunk, "choices")
+    return call.hide_usage_chunk and not choices
 
 
 _DONE = {"response.completed": None, "response.incomplete": None, "response.failed": "error"}

@@ -271,7 +271,7 @@ def test_a_copied_link_opens_the_same_view_for_a_colleague(stack: tuple[ApiServe
     shows the same filters and the same figures."""
     from playwright.sync_api import expect, sync_playwright
 
-    expect.set_options(timeout=20_000)  # several script runs per step; the shared machine is slow
+    expect.set_options(timeout=45_000)  # several script runs per step; the shared machine is slow
     api, url = stack
     user = create_user(api, first_name="Ada")
     now = datetime.now(UTC)
@@ -288,7 +288,7 @@ def test_a_copied_link_opens_the_same_view_for_a_colleague(stack: tuple[ApiServe
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         mine = browser.new_context(viewport={"width": 1400, "height": 1400})
-        mine.set_default_timeout(20_000)
+        mine.set_default_timeout(45_000)
         page = mine.new_page()
         page.goto(url + "/")
         log_in_form(page, user.email, password)
@@ -304,7 +304,7 @@ def test_a_copied_link_opens_the_same_view_for_a_colleague(stack: tuple[ApiServe
         assert "range=7days" in link and "customer=acme" in link and "tag=team%3Asearch" in link, link
 
         theirs = browser.new_context(viewport={"width": 1400, "height": 1400})  # a colleague: no cookie
-        theirs.set_default_timeout(20_000)
+        theirs.set_default_timeout(45_000)
         other = theirs.new_page()
         other.goto(link)
         expect(other.get_by_role("tab", name="Log in")).to_be_visible()

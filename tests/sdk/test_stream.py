@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from llmobserve._call import Call
+from llmobserve._call import Call, event_of
 from llmobserve._stream import StreamProxy
 
 from .fakes import CHAT_MODEL
@@ -94,11 +94,13 @@ class _Boom:
 
 
 class _Sink:
+    """An exporter stand-in: the events as the sender thread would build them from its queue."""
+
     def __init__(self) -> None:
         self.events = []
 
-    def enqueue(self, ev):
-        self.events.append(ev)
+    def enqueue(self, item):
+        self.events.append(event_of(item))
 
 
 def _call() -> Call:

@@ -31,7 +31,10 @@ class PostgresDialect(Dialect):
     wide_int = "NUMERIC"
 
     def slot(self, column: str) -> str:
-        return f"CAST(floor(extract(epoch FROM {column}) / 900) AS BIGINT)"
+        # date_part is a double, ~10x cheaper per row than extract's numeric; on whole seconds it is
+        # exact (epochs < 2^53), and a whole second's quotient by 900 is never within rounding of the
+        # next integer, so the floor is the slot exactly.
+        return f"CAST(floor(date_part('epoch', date_trunc('second', {column})) / 900) AS BIGINT)"
 
     def int_div(self, numerator: str, denominator: str) -> str:
         return f"div({numerator}, {denominator})"

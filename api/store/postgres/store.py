@@ -31,11 +31,15 @@ def pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def _run_on(conn: psycopg.Connection, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _execute(conn: psycopg.Connection, sql: str, params: Params) -> psycopg.Cursor[Any]:
     try:
-        cur = conn.execute(pg_sql(sql), params)
+        return conn.execute(pg_sql(sql), params)
     except psycopg.DataError as exc:  # the value, not the query: e.g. a NUL character in a filter
         raise BadValue(str(exc).splitlines()[0]) from None
+
+
+def _run_on(conn: psycopg.Connection, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cur = _execute(conn, sql, params)
     if cur.description is None:
         return [], []
     return [d.name for d in cur.description], cur.fetchall()
@@ -121,7 +125,7 @@ class PostgresStore(Store):
 
     def fetch_arrow(self, sql: str, params: Params = ()) -> pa.Table:
         with self._pool.connection() as conn:
-            cur = conn.execute(pg_sql(sql), params)
+            cur = _execute(conn, sql, params)
             rows = cur.fetchall()
             return _arrow(cur.description or [], rows)
 

@@ -209,3 +209,14 @@ def test_an_id_sent_without_hyphens_or_in_capitals_is_the_same_event(api: ApiSer
     again = [make_event(id=event_id.hex, timestamp=sent), make_event(id=str(event_id).upper(), timestamp=sent),
              make_event()]
     assert post_events(api, user, again).json() == {"accepted": 1, "duplicates": 2, "rejected": []}
+
+
+@pytest.mark.parametrize("path", ["/v1/events/export", "/v1/analytics/summary", "/v1/analytics/breakdown?by=model",
+                                  "/v1/runs"])
+@pytest.mark.parametrize("name", ["model", "provider", "customer_id"])
+def test_a_nul_character_in_a_read_filter_answers_422_naming_the_parameter(
+        api: ApiServer, user: TestUser, path: str, name: str) -> None:
+    separator = "&" if "?" in path else "?"
+    response = httpx.get(f"{api.url}{path}{separator}{name}=gpt%00x", headers=user.headers)
+    assert response.status_code == 422, response.text
+    assert name in response.json()["detail"] and "NUL" in response.json()["detail"]

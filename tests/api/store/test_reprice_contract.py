@@ -129,9 +129,9 @@ def test_a_version_starting_mid_hour_splits_the_hours_totals_exactly(store: Stor
     assert store.fetchall(full, ["rp4"]) == after
 
 
-LABELS = ("SELECT hour, label, value, provider, model, status, pricing_status, calls, cost_usd, "
+LABELS = ("SELECT hour, label, value, provider, model, customer_key, status, pricing_status, calls, cost_usd, "
           "input_tokens, latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
-          "FROM usage_labels_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6, 7")
+          "FROM usage_labels_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6, 7, 8")
 FULL_HOURLY = ("SELECT hour, provider, model, customer_key, status, pricing_status, calls, cost_usd, input_tokens, "
                "latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
                "FROM usage_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6")
@@ -169,3 +169,15 @@ def test_apply_over_days_leaves_every_roll_up_as_a_full_rebuild_would(store: Sto
     assert any(row[1] == "tag:team" for row in repriced[1]) and any(row[1] == "run_name" for row in repriced[1])
     events.rebuild_usage_hourly(store)
     assert (store.fetchall(FULL_HOURLY, ["rp5"]), store.fetchall(LABELS, ["rp5"])) == repriced
+
+    # A second price for the custom model: its events stay "custom", only their costs change (and the
+    # label and hourly groups keep their events).
+    _version(store, "rp5", "house-llm", day + timedelta(hours=33, minutes=20), "5")
+    tables = _tables(store, "rp5", scope)
+    again = reprice.apply(store, tenant_id="rp5", filters=scope, tables=tables, run_id="run-6", check=lambda new: True)
+    assert again["changed_events"] > 5
+    assert again["new_cost_usd"] > run["new_cost_usd"]
+    once_more = (store.fetchall(FULL_HOURLY, ["rp5"]), store.fetchall(LABELS, ["rp5"]))
+    assert len(once_more[0]) == len(repriced[0])
+    events.rebuild_usage_hourly(store)
+    assert (store.fetchall(FULL_HOURLY, ["rp5"]), store.fetchall(LABELS, ["rp5"])) == once_more

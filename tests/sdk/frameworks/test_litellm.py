@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price map at import
 litellm = pytest.importorskip("litellm")
 
-from tests.sdk.fakes import CHAT_MODEL, error_reply, load_fixture  # noqa: E402
+from tests.sdk.fakes import CHAT_MODEL, error_reply, fixture_reply, load_fixture  # noqa: E402
 
 MSG = [{"role": "user", "content": "hi"}]
 same_loop = pytest.mark.asyncio(loop_scope="module")
@@ -131,6 +131,32 @@ async def test_anthropic_route_acompletion_stream(obs, provider_server):
     stream = await litellm.acompletion(**_anthropic_args(provider_server), stream=True)
     assert [c async for c in stream]
     _check_anthropic(await _only_event_async(obs), CACHE_WRITE_STREAM, stream=True)
+
+
+# Anthropic's documented answers with cache writes of both lifetimes (5 minutes and 1 hour).
+WRITE_1H = "anthropic/documented_cache_write_1h"
+WRITE_1H_STREAM = "anthropic/documented_cache_write_1h_stream"
+USAGE_1H = (*USAGE, "cache_write_1h_tokens")
+
+
+@pytest.mark.parametrize("name, stream", [(WRITE_1H, False), (WRITE_1H_STREAM, True)])
+def test_anthropic_route_one_hour_cache_writes(obs, provider_server, name, stream):
+    """LiteLLM carries Anthropic's `cache_creation` split (`prompt_tokens_details.
+    cache_creation_token_details`): the one-hour part arrives as `cache_write_1h_tokens`."""
+    fixture = load_fixture(name)
+    provider_server.reply(fixture_reply(name))
+    requested = fixture["request"]["body"]["model"]
+    answer = litellm.completion(**{**_anthropic_args(provider_server), "model": f"anthropic/{requested}"},
+                                stream=stream)
+    if stream:
+        assert list(answer)
+    expected = fixture["expected_usage"]
+    ev = _only_event(obs)
+    # LiteLLM's assembled stream names the model as requested, its whole answer as answered.
+    model = requested if stream else expected["model"]
+    assert (ev["provider"], ev["model"], ev["stream"], ev["status"]) == ("anthropic", model, stream, "ok")
+    assert {k: ev[k] for k in USAGE_1H} == {k: expected[k] for k in USAGE_1H}
+    assert 0 < ev["cache_write_1h_tokens"] < ev["cache_write_tokens"]
 
 
 def test_anthropic_route_error_is_recorded_once(obs, provider_server):
