@@ -144,14 +144,15 @@ def _fake_request(url: str):
     return request
 
 
-def in_process(url: str, langfuse_create, rounds: int = 15, block: int = 300) -> dict:  # noqa: ANN001
-    """Time each SDK adds with the network cut out (`_fake_request`), in blocks of calls taken in turn.
+def in_process(url: str, langfuse_create, iters: int = 3000) -> dict:  # noqa: ANN001
+    """Time each SDK adds with the network cut out (`_fake_request`), call by call in turn.
 
-    The baseline is then the client's own work only (~0.3 ms, not ~1 ms with a socket), so the
-    machine's noise, which scales with the baseline, is a third of the end-to-end run's. Blocks are
-    timed in the calling thread's CPU time (`time.thread_time`): on a machine shared with other
-    programs, wall time mostly measures waiting for a core. Each round runs every mode for one block
-    in shuffled order; "added" is the median over rounds of (mode block - plain block).
+    The baseline is then the client's own work only, so the machine's noise, which scales with the
+    baseline, is smaller than the end-to-end run's. Each call is timed in the calling thread's CPU
+    time (`time.thread_time_ns`): on a machine shared with other programs, wall time mostly measures
+    waiting for a core. Every iteration runs each mode once, in shuffled order; "added" is the median
+    over iterations of (mode call - plain call), so a slow stretch of the machine hits both sides of
+    a pair (blocks of hundreds of calls, as before, left ±80 µs between two identical modes at load 7).
     """
     import openai
     from openai._base_client import SyncAPIClient
@@ -171,34 +172,79 @@ def in_process(url: str, langfuse_create, rounds: int = 15, block: int = 300) ->
              "langfuse": (langfuse_create, fake, plain_stream)}
     client = openai.OpenAI(api_key="sk-bench", base_url=url + "/v1", max_retries=0)
     msgs = [{"role": "user", "content": "hi"}]
+    clock = time.thread_time_ns
     out: dict = {}
     try:
         for stream in (False, True):
-            blocks: dict[str, list[float]] = {m: [] for m in modes}
-            for r in range(rounds + 1):
+            times: dict[str, list[float]] = {m: [] for m in modes}
+            for i in range(iters + 100):
                 order = list(modes)
                 random.shuffle(order)
                 for m in order:
                     mod.Completions.create, SyncAPIClient.request, Stream.__stream__ = modes[m]
-                    t0 = time.thread_time()
-                    for _ in range(block):
-                        if stream:
-                            for _ in client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
-                                                                     stream=True):
-                                pass
-                        else:
-                            client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
-                    if r:  # round 0 warms up
-                        blocks[m].append((time.thread_time() - t0) / block * 1e6)
+                    t0 = clock()
+                    if stream:
+                        for _ in client.chat.completions.create(model="gpt-4o-mini", messages=msgs, stream=True):
+                            pass
+                    else:
+                        client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
+                    if i >= 100:  # the first 100 warm up
+                        times[m].append((clock() - t0) / 1000)
             out["stream" if stream else "non_stream"] = {
                 m: {"median_us": statistics.median(v),
-                    "added_us": statistics.median(a - b for a, b in zip(v, blocks["plain"]))}
-                for m, v in blocks.items()
+                    "added_us": statistics.median(a - b for a, b in zip(v, times["plain"]))}
+                for m, v in times.items()
             }
     finally:
         mod.Completions.create, SyncAPIClient.request, Stream.__stream__ = plain_create, saved, ours_stream
-    out["rounds"], out["block"] = rounds, block
+    out["iters"] = iters
     return out
+
+
+def choke_point_us(n: int = 20_000, samples: int = 9) -> dict:
+    """The SDK's own code per non-streaming call, the client's work taken out: our `request` method
+    around a stand-in for the client's that answers a prebuilt `ChatCompletion`, minus that stand-in
+    called bare (best of `samples` runs of `n` calls; the sender thread is kept off and its queue
+    emptied between runs, so only the caller's side is timed)."""
+    import openai
+    from openai._base_client import FinalRequestOptions
+    from openai.types.chat import ChatCompletion
+
+    from llmobserve._call import CONFIG
+    from llmobserve._instrument import TARGETS, make_method
+
+    resp = ChatCompletion.model_validate_json(_chat_json())
+
+    def stand_in(self, cast_to, options, *, stream=False, stream_cls=None):  # noqa: ANN001, ANN202
+        return resp
+
+    class Bare(openai.OpenAI):
+        request = stand_in
+
+    class Ours(openai.OpenAI):
+        request = make_method(TARGETS[0], stand_in)
+
+    exp = CONFIG.exporter
+    saved_thread, exp._thread = exp._thread, object()  # sender off: the caller-side cost only
+    saved_queue = list(exp._queue)
+    options = FinalRequestOptions.construct(method="post", url="/chat/completions",
+                                            json_data={"model": "gpt-4o-mini", "messages": []})
+    best: dict[str, float] = {}
+    try:
+        for _ in range(samples):
+            for name, cls in (("bare", Bare), ("llmobserve", Ours)):
+                client = cls(api_key="sk-bench", base_url="http://127.0.0.1:9/v1", max_retries=0)
+                t0 = time.thread_time_ns()
+                for _ in range(n):
+                    client.request(ChatCompletion, options, stream=False, stream_cls=None)
+                us = (time.thread_time_ns() - t0) / n / 1000
+                best[name] = min(best.get(name, us), us)
+                exp._queue.clear()
+    finally:
+        exp._thread = saved_thread
+        exp._queue.extend(saved_queue)
+    return {"bare_us": best["bare"], "llmobserve_us": best["llmobserve"],
+            "added_us": best["llmobserve"] - best["bare"], "n": n, "samples": samples}
 
 
 def main() -> None:
@@ -282,6 +328,7 @@ def run(url: str, iters: int) -> dict:
         }
     use("llmobserve")
     out["in_process"] = in_process(url, langfuse_create)
+    out["choke_point"] = choke_point_us()
     out["capture_enqueue_us"] = capture_enqueue_us()
     out["sent_events"] = llmobserve.flush(5) and llmobserve._call.CONFIG.exporter.sent
     llmobserve.shutdown()
@@ -307,6 +354,12 @@ def report(results: dict) -> None:
             ratio = f"{v['paired_added_us'] / lf:.2f}×" if mode != "plain" and lf > 0 else ""
             lines.append(f"| {kind} | {mode} | {v['median_us']:.1f} | {v['added_us']:.1f} | "
                          f"{v['paired_added_us']:.1f} | {ratio} |")
+    for kind in ("non_stream", "stream"):
+        r = results["in_process"][kind]
+        lines.append(f"in process {kind}: " + ", ".join(f"{m} +{v['added_us']:.1f} µs" for m, v in r.items()))
+    cp = results["choke_point"]
+    lines.append(f"choke point (SDK code only): {cp['llmobserve_us']:.2f} - {cp['bare_us']:.2f} = "
+                 f"**{cp['added_us']:.2f} µs**")
     lines.append(f"\ncapture + enqueue in-process: **{results['capture_enqueue_us']:.2f} µs**")
     lines.append(f"machine: {results['machine']}")
     print("\n".join(lines))

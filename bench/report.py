@@ -55,7 +55,8 @@ def _sdk(r: dict[str, Any]) -> list[str]:
               f"{s_lf:.1f} µs (budget ≤ {BUDGETS['sdk_stream_vs_langfuse']}×): "
               f"{_verdict(s_lf > 0 and s_ours <= BUDGETS['sdk_stream_vs_langfuse'] * s_lf)}",
               f"- Capture + enqueue in-process: {r['capture_enqueue_us']:.2f} µs (budget ≤ {BUDGETS['capture_us']:.0f} µs): "
-              f"{_verdict(r['capture_enqueue_us'] <= BUDGETS['capture_us'])}", ""]
+              f"{_verdict(r['capture_enqueue_us'] <= BUDGETS['capture_us'])}"]
+    lines += _sdk_choke_point(r.get("choke_point")) + [""]
     return lines
 
 
@@ -75,9 +76,10 @@ def _sdk_in_process(ip: dict[str, Any] | None) -> list[str]:
     """The network-free run: the client's own response processing as the baseline, CPU time."""
     if not ip:
         return []
-    lines = ["", f"In process, network cut out, calling thread's CPU time ({ip['rounds']} rounds of "
-                 f"{ip['block']} calls per mode):", "",
-             "| call | mode | µs per call | added µs (median of rounds) | added vs Langfuse |", "|---|---|---|---|---|"]
+    how = (f"{ip['iters']} calls per mode, taken in turn, each timed" if "iters" in ip
+           else f"{ip.get('rounds')} rounds of {ip.get('block')} calls per mode")
+    lines = ["", f"In process, network cut out, calling thread's CPU time ({how}):", "",
+             "| call | mode | µs per call | added µs (paired median) | added vs Langfuse |", "|---|---|---|---|---|"]
     for kind in ("non_stream", "stream"):
         lf = ip[kind]["langfuse"]["added_us"]
         for mode, v in ip[kind].items():
@@ -94,6 +96,16 @@ def _sdk_in_process(ip: dict[str, Any] | None) -> list[str]:
               f"(budget ≤ {BUDGETS['sdk_stream_vs_langfuse']}×): "
               f"{_verdict(st_lf > 0 and st_ours <= BUDGETS['sdk_stream_vs_langfuse'] * st_lf)}"]
     return lines
+
+
+def _sdk_choke_point(cp: dict[str, Any] | None) -> list[str]:
+    """The SDK's own code per non-streaming call, the client's work taken out."""
+    if not cp:
+        return []
+    return [f"- SDK code alone per non-streaming call (our `request` around a stand-in answering a prebuilt "
+            f"`ChatCompletion`, minus the stand-in; best of {cp['samples']} × {cp['n']:,} calls, CPU time): "
+            f"{cp['llmobserve_us']:.2f} - {cp['bare_us']:.2f} = {cp['added_us']:.2f} µs "
+            f"(budget ≤ {BUDGETS['sdk_added_us']:.0f} µs): {_verdict(cp['added_us'] <= BUDGETS['sdk_added_us'])}"]
 
 
 def _ingest(r: dict[str, Any]) -> list[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from time import perf_counter, time
-from typing import Any
+from typing import Any, Callable
 
 from ._context import _scope
+from ._log import log_once
 from ._version import __version__
 
 
@@ -47,7 +48,8 @@ class Call:
 
     It is also what the exporter's queue holds: `finish` stamps the latency and the defaults in
     force and enqueues the object itself; the sender thread turns it into the event dict
-    (`event()`), so the caller's thread builds no dict per call. Counters and flags a call may
+    (`event()`), reading a whole answer's usage object there too (`defer_usage`), so the caller's
+    thread builds no dict and normalises no counters per call. Counters and flags a call may
     never touch are class attributes (read through when unset), so `__init__` sets only what every
     call has: measured, that is about a third of the time of setting all twenty-odd fields.
     """
@@ -64,6 +66,10 @@ class Call:
     mode: Any = None  # the raw-response header of the request (None: the caller gets the parsed answer)
     latency_ms = 0.0
     service_tier: str | None = None
+    # A whole answer's usage object and the function that reads it into the counters, run when the
+    # event is built (in the sender thread): the caller's thread only keeps a reference to it.
+    usage: Any = None
+    read_usage: Callable[[Call, Any], None] | None = None
     defaults: tuple[Any, Any] = (None, None)  # observe()'s customer_id and tags when the call finished
 
     def __init__(self, operation: str, provider: str, model: Any, stream: bool, service_tier: Any) -> None:
@@ -96,8 +102,21 @@ class Call:
             self.defaults = (config.customer_id, config.tags)
         exporter.enqueue(self)
 
+    def defer_usage(self, read: Callable[[Call, Any], None], usage: Any) -> None:
+        """Read `usage` into the counters when the event is built, not now (the latest one wins)."""
+        self.read_usage = read
+        self.usage = usage
+
     def event(self) -> dict[str, Any]:
         """The wire event of a finished call (built in the exporter's thread)."""
+        read = self.read_usage
+        if read is not None:
+            self.read_usage = None
+            try:
+                read(self, self.usage)
+            except Exception:  # the call is still recorded, with the counts read so far
+                log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
+            self.usage = None
         scope = self.scope
         customer_id, tags = self.defaults
         if scope.tags:

@@ -80,7 +80,7 @@ def _item_reader(flavour: str, operation: str) -> Callable[[Call, Any], bool]:
 
 
 def _answer_reader(flavour: str) -> Callable[[Call, Any], None]:
-    return anthropic_usage.from_response if flavour == "anthropic" else openai_usage.from_response
+    return anthropic_usage.from_answer if flavour == "anthropic" else openai_usage.from_response
 
 
 def _unset(value: Any) -> bool:
@@ -275,8 +275,12 @@ def make_request_wrapper(target: Target, original: Callable[..., Any]) -> Callab
         except BaseException as exc:
             _fail(call, exc)
             raise
-        if call.mode is None and not call.stream:
-            _read_answer(reader, call, result)
+        if call.mode is None and not call.stream:  # a whole parsed answer: the common case, inline
+            try:
+                reader(call, result)
+                call.finish("ok")
+            except Exception:
+                log_once("extract", "llmobserve: could not read usage from an answer", exc_info=True)
             return result
         return _end(call, result, flavour)
 

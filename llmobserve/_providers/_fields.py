@@ -44,10 +44,8 @@ class Fields:
         if not isinstance(declared, dict):
             return self._getattrs
         if all(name in declared for name in names):
-            if len(names) == 1:
-                one = attrgetter(names[0])
-                return lambda obj: (one(obj),)
-            return attrgetter(*names)  # type: ignore[return-value]
+            # attrgetter of one name answers the value, not a tuple: asking twice keeps it one C call.
+            return attrgetter(*names) if len(names) > 1 else attrgetter(names[0], names[0])  # type: ignore[return-value]
         return self._loose
 
     def _loose(self, obj: Any) -> tuple[Any, ...]:

@@ -63,6 +63,17 @@ def from_response(call: Call, msg: Any) -> None:
     _merge(call, usage)
 
 
+def from_answer(call: Call, msg: Any) -> None:
+    """A whole Message as the caller's answer: its usage is read when the event is built."""
+    if msg is None:
+        return
+    model, usage = _MESSAGE.read(msg)
+    if model:
+        call.model = model
+    if usage is not None:
+        call.defer_usage(_merge, usage)
+
+
 def on_event(call: Call, event: Any) -> bool:
     """Accumulate one raw stream event."""
     kind = _EVENT.read(event)[0]

@@ -49,13 +49,17 @@ def _note(call: Call, model: Any, tier: Any) -> None:
 
 
 def from_response(call: Call, resp: Any) -> None:
-    """A whole answer: ChatCompletion, ParsedChatCompletion, Response, CreateEmbeddingResponse."""
+    """A whole answer: ChatCompletion, ParsedChatCompletion, Response, CreateEmbeddingResponse.
+    Its usage object is read when the event is built (`Call.defer_usage`)."""
     if resp is None:
         return
     model, tier, usage = _ANSWER.read(resp)
-    _note(call, model, tier)
+    if model:
+        call.model = model
+    if isinstance(tier, str):
+        call.service_tier = tier
     if usage is not None:
-        apply_usage(call, usage)
+        call.defer_usage(apply_usage, usage)
 
 
 def on_chat_chunk(call: Call, chunk: Any) -> bool:
