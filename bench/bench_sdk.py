@@ -211,6 +211,7 @@ def choke_point_us(n: int = 20_000, samples: int = 9) -> dict:
     from openai.types.chat import ChatCompletion
 
     from llmobserve._call import CONFIG
+    from llmobserve._exporter import Exporter
     from llmobserve._instrument import TARGETS, make_method
 
     resp = ChatCompletion.model_validate_json(_chat_json())
@@ -224,9 +225,11 @@ def choke_point_us(n: int = 20_000, samples: int = 9) -> dict:
     class Ours(openai.OpenAI):
         request = make_method(TARGETS[0], stand_in)
 
-    exp = CONFIG.exporter
-    saved_thread, exp._thread = exp._thread, object()  # sender off: the caller-side cost only
-    saved_queue = list(exp._queue)
+    saved = CONFIG.exporter
+    exp = Exporter(endpoint="http://127.0.0.1:9", api_key="llmo_x", max_queue_size=n + 1, batch_size=n + 1,
+                   flush_interval=3600)
+    exp._thread = object()  # sender off: the caller-side cost only
+    CONFIG.exporter = exp
     options = FinalRequestOptions.construct(method="post", url="/chat/completions",
                                             json_data={"model": "gpt-4o-mini", "messages": []})
     best: dict[str, float] = {}
@@ -241,8 +244,7 @@ def choke_point_us(n: int = 20_000, samples: int = 9) -> dict:
                 best[name] = min(best.get(name, us), us)
                 exp._queue.clear()
     finally:
-        exp._thread = saved_thread
-        exp._queue.extend(saved_queue)
+        CONFIG.exporter = saved
     return {"bare_us": best["bare"], "llmobserve_us": best["llmobserve"],
             "added_us": best["llmobserve"] - best["bare"], "n": n, "samples": samples}
 

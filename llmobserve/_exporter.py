@@ -162,7 +162,10 @@ class Exporter:
         batch: list[dict[str, Any]] = []
         q = self._queue
         while q and len(batch) < self._batch_size:
-            item = q.popleft()
+            try:
+                item = q.popleft()
+            except IndexError:  # emptied meanwhile by observe() moving the queue to a new exporter
+                break
             if item is _STOP:
                 return batch, True
             try:

@@ -21,7 +21,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import _litellm
+from . import _litellm, _whole
 from ._call import CONFIG, Call
 from ._log import log_once
 from ._providers import anthropic as anthropic_usage
@@ -248,7 +248,18 @@ def make_request_wrapper(target: Target, original: Callable[..., Any]) -> Callab
     if target.is_async:
 
         async def async_request(self: Any, *args: Any, **kwargs: Any) -> Any:
-            call = _begin(flavour, self, args, kwargs) if CONFIG.active else None
+            if not CONFIG.active:
+                return await original(self, *args, **kwargs)
+            began = _whole.start(args, kwargs)
+            if began is not None:  # a whole answer: the fast path
+                try:
+                    result = await original(self, *args, **kwargs)
+                except BaseException as exc:
+                    _whole.failed(began, flavour, self, exc)
+                    raise
+                _whole.done(began, flavour, self, result)
+                return result
+            call = _begin(flavour, self, args, kwargs)
             if call is None:
                 return await original(self, *args, **kwargs)
             try:
@@ -267,7 +278,18 @@ def make_request_wrapper(target: Target, original: Callable[..., Any]) -> Callab
         return async_request
 
     def request(self: Any, *args: Any, **kwargs: Any) -> Any:
-        call = _begin(flavour, self, args, kwargs) if CONFIG.active else None
+        if not CONFIG.active:
+            return original(self, *args, **kwargs)
+        began = _whole.start(args, kwargs)
+        if began is not None:  # a whole answer: the fast path
+            try:
+                result = original(self, *args, **kwargs)
+            except BaseException as exc:
+                _whole.failed(began, flavour, self, exc)
+                raise
+            _whole.done(began, flavour, self, result)
+            return result
+        call = _begin(flavour, self, args, kwargs)
         if call is None:
             return original(self, *args, **kwargs)
         try:

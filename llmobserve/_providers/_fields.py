@@ -27,6 +27,14 @@ class Fields:
         self.names = names
         self._by_class: dict[type, Reader] = {}
 
+    def reader(self, cls: type) -> Reader:
+        """The compiled reader of this class (a bare `attrgetter` for a model declaring every name:
+        it raises AttributeError on an instance missing one, where `read` falls back)."""
+        reader = self._by_class.get(cls)
+        if reader is None:
+            reader = self._by_class[cls] = self._compile(cls)
+        return reader
+
     def read(self, obj: Any) -> tuple[Any, ...]:
         reader = self._by_class.get(type(obj))
         if reader is None:

@@ -35,7 +35,8 @@ def _normalise(call: Call, raw: dict[str, int]) -> None:
     call.reasoning_tokens = 0
 
 
-def _merge(call: Call, usage: Any) -> None:
+def merge_usage(call: Call, usage: Any) -> None:
+    """Fold one usage object into the call's counters (cumulative counts replace earlier ones)."""
     if usage is None:
         return
     raw = call.raw if call.raw is not None else {}
@@ -60,7 +61,7 @@ def from_response(call: Call, msg: Any) -> None:
     model, usage = _MESSAGE.read(msg)
     if model:
         call.model = model
-    _merge(call, usage)
+    merge_usage(call, usage)
 
 
 def from_answer(call: Call, msg: Any) -> None:
@@ -71,7 +72,7 @@ def from_answer(call: Call, msg: Any) -> None:
     if model:
         call.model = model
     if usage is not None:
-        call.defer_usage(_merge, usage)
+        call.defer_usage(merge_usage, usage)
 
 
 def on_event(call: Call, event: Any) -> bool:
@@ -80,7 +81,7 @@ def on_event(call: Call, event: Any) -> bool:
     if kind == "message_start":
         from_response(call, _START.read(event)[0])
     elif kind == "message_delta":
-        _merge(call, _DELTA.read(event)[0])
+        merge_usage(call, _DELTA.read(event)[0])
     elif kind == "message_stop":
         call.complete = True
     return False
