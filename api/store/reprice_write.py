@@ -4,8 +4,10 @@ A part's changed events go to a scratch table (`rp_changed`); from it: their pre
 reprice_old_costs, the new ones into events, and the hourly totals of those already rolled up moved
 from the old values to the new ones, in usage_hourly and in the label roll-up (api/store/labels.py).
 
-The totals move by deltas (minus the old, in the old pricing_status's group; plus the new, in the new
-one's), summed per group first so each group is upserted once. They are not recounted from the events:
+The totals move by deltas, summed per group first so each group is written once: an event keeping its
+pricing status changes only its group's cost and fallback count (a two-column UPDATE); one changing
+status moves whole (minus the old, in the old status's group; plus the new, in the new one's: an
+upsert). They are not recounted from the events:
 reading back rows changed in this transaction is slow, and on DuckDB deleting and re-inserting
 hundreds of thousands of keyed roll-up rows in one transaction made its COMMIT take 45 s at 2M events.
 A group that lost only some of its events to another status keeps a first_at/last_at that may be too
