@@ -55,8 +55,26 @@ def summary(db: Store, *, tenant_id: str, filters: EventFilters) -> dict[str, An
         FROM ({source}) AS u
         """, params)
     # A DISTINCT aggregate beside the others makes DuckDB take a much slower plan: ask for it apart.
-    customers = db.fetchone(f"SELECT count(DISTINCT customer_id) FROM ({source}) AS u", params)
+    customers = db.fetchone(*_customers(db, tenant_id, filters))
     return {**rows[0], "customers": customers[0] if customers else 0}
+
+
+def _customers(db: Store, tenant_id: str, filters: EventFilters) -> tuple[str, list[object]]:
+    """How many distinct customers: from usage_hourly (it has them), except under one tag filter, which
+    that cannot answer: then event_labels (the same rolled-up calls, one row per call and label, with its
+    customer) plus the calls not rolled up yet."""
+    if len(filters.tags) != 1 or filters.customer_id is not None:
+        source, params = usage_source(db, tenant_id, filters, customers=True)
+        return f"SELECT count(DISTINCT customer_id) FROM ({source}) AS u", params
+    [(key, value)] = filters.tags
+    d = db.dialect
+    where, where_params = where_clause(d, tenant_id, filters.without_tags())
+    raw_where, raw_params = where_clause(d, tenant_id, filters)
+    return (f"""SELECT count(DISTINCT customer_id) FROM (
+                    SELECT customer_id FROM event_labels WHERE {where} AND label = ? AND value = ?
+                    UNION ALL
+                    SELECT customer_id FROM events WHERE {raw_where} AND {db.unrolled_condition()}) AS u""",
+            [*where_params, TAG + key, value, *raw_params])
 
 
 def _dimension(by: str | None) -> tuple[str, str | None]:
@@ -78,7 +96,7 @@ TIMESERIES_MEASURES = f"""
 def timeseries(db: Store, *, tenant_id: str, filters: EventFilters, interval: str,
                group_by: str | None) -> list[dict[str, Any]]:
     column, label = _dimension(group_by)
-    source, params = usage_source(db, tenant_id, filters, label)
+    source, params = usage_source(db, tenant_id, filters, label, customers=column == "customer_id")
     bucket = f"date_trunc('{INTERVALS[interval]}', ts)"
     rows = db.fetchdicts(
         f"""SELECT {bucket} AS bucket, {column} AS "group", {TIMESERIES_MEASURES}
@@ -121,7 +139,7 @@ BREAKDOWN_MEASURES = f"""
 
 def breakdown(db: Store, *, tenant_id: str, filters: EventFilters, by: str) -> list[dict[str, Any]]:
     column, label = _dimension(by)
-    source, params = usage_source(db, tenant_id, filters, label)
+    source, params = usage_source(db, tenant_id, filters, label, customers=column == "customer_id")
     rows = db.fetchdicts(f"SELECT {column} AS key, {BREAKDOWN_MEASURES} FROM ({source}) AS u GROUP BY 1", params)
     if label is not None:
         source, params = usage_source(db, tenant_id, filters)
@@ -138,15 +156,17 @@ def breakdown(db: Store, *, tenant_id: str, filters: EventFilters, by: str) -> l
 def tag_keys(db: Store, *, tenant_id: str, filters: EventFilters) -> list[dict[str, Any]]:
     """Every tag key in the period: how many distinct values, and how many calls carry it. Whole hours
     from the label roll-up, part-hours from event_labels, the calls not rolled up yet from their JSON;
-    under a tag filter, from the calls' JSON alone (the roll-up cannot intersect tags)."""
+    under a tag filter or for one customer, from the calls' JSON alone (the roll-up cannot intersect tags
+    and has no customer)."""
     d = db.dialect
     each, key, value = d.json_each_text("e.tags")
     where, params = where_clause(d, tenant_id, filters, "e")
-    not_rolled = "" if filters.tags else " AND e." + db.unrolled_condition()
+    calls_only = bool(filters.tags) or filters.customer_id is not None
+    not_rolled = "" if calls_only else " AND e." + db.unrolled_condition()
     parts = [f"""SELECT '{TAG}' || {key} AS label, {value} AS value, 1 AS calls FROM events e, {each}
                  WHERE e.tags IS NOT NULL AND {where}{not_rolled}"""]
     all_params: list[object] = list(params)
-    if not filters.tags:
+    if not calls_only:
         use_rollup, lo, hi, edges = split_range(filters.start, filters.end)
         if use_rollup:
             dims, dim_params = dimension_clauses(filters, "customer_key")

@@ -6,9 +6,12 @@ call (half a second for a by-tag breakdown over 10M calls), so the roll-up keeps
 number; PostgreSQL: by transaction id below pg_snapshot_xmin, so a replica committing late is never
 skipped):
 
-- `usage_labels_hourly`: hourly totals per (tenant, hour, label, value, provider, model, customer, status,
-  pricing status), where a label is `tag:<key>` or `run_name`. Totals by tag, and totals under one tag
-  filter, read this instead of the calls (the same rows as `usage_hourly`, one set per label).
+- `usage_labels_hourly`: hourly totals per (tenant, hour, label, value, provider, model, status, pricing
+  status), where a label is `tag:<key>` or `run_name`. Totals by tag, and totals under one tag filter,
+  read this instead of the calls. No customer in the key: with it an hour of many customers' traffic
+  hardly folds (1M calls over 500 customers made 1.1M rows); a by-tag read for one customer reads that
+  customer's calls (see usage.py).
+- the same table under label `*` (ALL, value ''): every call, labelled or not.
 - `event_labels`: one narrow row per (call, label) with the filter columns and the latency, for
   latency percentiles by tag or run name and for the part-hours at a range's edges.
 
@@ -19,10 +22,17 @@ the two fragments that differ (reading one tag, exploding the map) come from the
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from api.store.base import Dialect, Transaction
 
 TAG = "tag:"
 RUN_NAME = "run_name"
+# Every call, under one more label: the totals of usage_hourly without the customer, ~100× fewer rows
+# (one per hour, model, status and pricing status). By-tag reads take their "no such tag" remainder
+# from it, and any total that needs no customer reads it instead of usage_hourly (see usage.py).
+ALL = "*"
+HOUR = timedelta(hours=1)
 
 # Measures summed per group, in usage_hourly's column order.
 MEASURES = """
@@ -34,8 +44,7 @@ MEASURES = """
 COLUMNS = ("e.tenant_id, e.timestamp, e.provider, e.model, e.customer_id, e.status, e.pricing_status, e.cost_usd, "
            "e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens, "
            "e.latency_ms, e.pricing_fallback, e.cache_savings_usd")
-GROUP = ("tenant_id, date_trunc('hour', timestamp), label, value, provider, model, coalesce(customer_id, ''), "
-         "status, pricing_status")
+GROUP = "tenant_id, date_trunc('hour', timestamp), label, value, provider, model, status, pricing_status"
 SUMMED = ("calls", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
           "latency_sum", "latency_count", "tier_fallback_calls", "cache_savings_usd")
 
@@ -53,13 +62,22 @@ def event_label_rows(d: Dialect, where: str) -> str:
     """
 
 
+def total_rows(d: Dialect, where: str) -> str:
+    """The rows usage_labels_hourly sums (its parameters are needed three times): every (call, label)
+    pair, plus one row per call under ALL."""
+    return f"""{event_label_rows(d, where)}
+        UNION ALL
+        SELECT {COLUMNS}, '{ALL}' AS label, '' AS value FROM events e WHERE {where}
+    """
+
+
 def _upsert(d: Dialect, where: str) -> str:
     table = "usage_labels_hourly"
     sums = ",\n".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUMMED)
     return f"""
         INSERT INTO {table}
-        SELECT {GROUP}, {MEASURES} FROM ({event_label_rows(d, where)}) AS l GROUP BY {GROUP}
-        ON CONFLICT (tenant_id, hour, label, value, provider, model, customer_key, status, pricing_status)
+        SELECT {GROUP}, {MEASURES} FROM ({total_rows(d, where)}) AS l GROUP BY {GROUP}
+        ON CONFLICT (tenant_id, hour, label, value, provider, model, status, pricing_status)
         DO UPDATE SET {sums},
             cost_usd = CASE WHEN {table}.cost_usd IS NULL THEN excluded.cost_usd
                             WHEN excluded.cost_usd IS NULL THEN {table}.cost_usd
@@ -67,6 +85,11 @@ def _upsert(d: Dialect, where: str) -> str:
             first_at = least({table}.first_at, excluded.first_at),
             last_at = greatest({table}.last_at, excluded.last_at)
     """
+
+
+def _insert_totals(d: Dialect, where: str) -> str:
+    """Plain insert, for a rebuild: every group it writes is new (the table was emptied, chunks never meet)."""
+    return f"INSERT INTO usage_labels_hourly SELECT {GROUP}, {MEASURES} FROM ({total_rows(d, where)}) AS l GROUP BY {GROUP}"
 
 
 def _insert_event_labels(d: Dialect, where: str) -> str:
@@ -87,14 +110,46 @@ def roll_up(tx: Transaction, d: Dialect, *, where: str, params: list[object]) ->
 def add_totals(tx: Transaction, d: Dialect, *, where: str, params: list[object]) -> None:
     """Add the events `where` selects to usage_labels_hourly only (re-pricing recounts the hours whose
     costs it changed; event_labels holds no cost)."""
-    tx.execute(_upsert(d, where), [*params, *params])
+    tx.execute(_upsert(d, where), [*params, *params, *params])
+
+
+# A rebuild reads the events some hours at a time, up to about this many calls per statement: one statement
+# over every call (each exploded into ~2 label rows, then grouped and sorted) ran past DuckDB's 512 MB
+# memory limit at 1M calls, and so did 1M-call chunks inside the rebuild's transaction; 100k-call chunks
+# peak well below it. Whole hours, so the chunks' hourly totals never meet (plain inserts, no upsert).
+REBUILD_CHUNK_CALLS = 100_000
 
 
 def rebuild(tx: Transaction, d: Dialect, *, where: str = "TRUE", params: list[object] | None = None) -> None:
-    """Recompute both layouts from the events `where` selects (after a bulk load)."""
+    """Recompute both layouts from the events `where` selects (after a bulk load, a copy, a migration),
+    some hours at a time, in one transaction: readers see the old totals or the new, never a part."""
+    params = params or []
     tx.execute("DELETE FROM usage_labels_hourly")
     tx.execute("DELETE FROM event_labels")
-    roll_up(tx, d, where=where, params=params or [])
+    hours = tx.fetchall(f"SELECT date_trunc('hour', e.timestamp) AS hour, count(*) FROM events e WHERE {where} "
+                        "GROUP BY 1 ORDER BY 1", params)
+    for lo, hi in hour_chunks(hours, REBUILD_CHUNK_CALLS):
+        chunk = f"({where}) AND e.timestamp >= ? AND e.timestamp < ?"
+        chunk_params = [*params, lo, hi]
+        tx.execute(_insert_totals(d, chunk), [*chunk_params, *chunk_params, *chunk_params])
+        tx.execute(_insert_event_labels(d, chunk), [*chunk_params, *chunk_params])
+
+
+def hour_chunks(hours: list[tuple[datetime, int]], calls: int) -> list[tuple[datetime, datetime]]:
+    """[lo, hi) ranges of whole hours, consecutive hours (with calls) joined while they hold at most
+    `calls` calls (a single hour above it is a chunk of its own)."""
+    chunks: list[tuple[datetime, datetime]] = []
+    lo, held = None, 0
+    for hour, count in hours:
+        if lo is not None and held + count > calls:
+            chunks.append((lo, hour))
+            lo, held = None, 0
+        if lo is None:
+            lo = hour
+        held += count
+    if lo is not None:
+        chunks.append((lo, hours[-1][0] + HOUR))
+    return chunks
 
 
 def purge(tx: Transaction, *, tenant_id: str) -> None:

@@ -31,18 +31,23 @@ CHANGED_COLUMNS = ("id, timestamp, provider, model, customer_id, status, tags, r
 # What moves between groups, beside the pricing status, the cost and the fallback flag.
 MOVED = ("timestamp, provider, model, customer_id, status, input_tokens, cached_input_tokens, cache_write_tokens, "
          "output_tokens, reasoning_tokens, latency_ms, cache_savings_usd")
-KEY = "date_trunc('hour', timestamp), {label}provider, model, coalesce(customer_id, ''), status, moved_status"
+KEY = "date_trunc('hour', timestamp), {label}provider, model, {customer}status, moved_status"
+# usage_hourly's groups have the customer; the label roll-up's do not (see labels.py): per table, the
+# customer's part of a group's key (selected, grouped by, matched).
+CUSTOMER = {"usage_hourly": ("coalesce(customer_id, ''), ", "customer_key, ",
+                             "coalesce(customer_id, '') AS customer_key, ", "AND usage_hourly.customer_key = d.customer_key"),
+            "usage_labels_hourly": ("", "", "", "")}
 # Most changed events keep their pricing status (a new price, not a newly priced model): in their group
 # only the cost and the fallback count change, an UPDATE of two columns (a third of a full upsert's time).
 COST_DELTA = """
-    SELECT date_trunc('hour', timestamp) AS hour, {label}provider, model, coalesce(customer_id, '') AS customer_key,
+    SELECT date_trunc('hour', timestamp) AS hour, {label}provider, model, {customer_as}
            status, pricing_status,
            CASE WHEN count(new_cost) + count(cost_usd) = 0 THEN NULL
                 ELSE coalesce(sum(new_cost), 0) - coalesce(sum(cost_usd), 0) END AS cost,
            sum(CASE WHEN new_fallback IS NULL THEN 0 ELSE 1 END)
                - sum(CASE WHEN pricing_fallback IS NULL THEN 0 ELSE 1 END) AS fallbacks
     FROM ({source}) AS s WHERE new_status = pricing_status
-    GROUP BY date_trunc('hour', timestamp), {label}provider, model, coalesce(customer_id, ''), status, pricing_status
+    GROUP BY date_trunc('hour', timestamp), {label}provider, model, {customer}status, pricing_status
 """
 COST_UPDATE = """
     UPDATE {table} SET cost_usd = CASE WHEN {table}.cost_usd IS NULL THEN d.cost WHEN d.cost IS NULL THEN {table}.cost_usd
@@ -50,7 +55,7 @@ COST_UPDATE = """
                        tier_fallback_calls = {table}.tier_fallback_calls + d.fallbacks
     FROM ({delta}) AS d
     WHERE {table}.tenant_id = ? AND {table}.hour >= ? AND {table}.hour < ? AND {table}.hour = d.hour AND {matches} AND {table}.provider = d.provider
-      AND {table}.model = d.model AND {table}.customer_key = d.customer_key AND {table}.status = d.status
+      AND {table}.model = d.model {customer_match} AND {table}.status = d.status
       AND {table}.pricing_status = d.pricing_status
 """
 # The others move to another group: one row per group: the changed, rolled-up events' old values with sign -1 and their new ones with sign 1.
@@ -70,7 +75,7 @@ SUMMED = ("calls", "input_tokens", "cached_input_tokens", "cache_write_tokens", 
           "latency_sum", "latency_count", "tier_fallback_calls", "cache_savings_usd")
 UPSERT = """
     INSERT INTO {table} {delta}
-    ON CONFLICT (tenant_id, hour, {label}provider, model, customer_key, status, pricing_status) DO UPDATE SET
+    ON CONFLICT (tenant_id, hour, {label}provider, model, {customer_key}status, pricing_status) DO UPDATE SET
         {sums},
         cost_usd = CASE WHEN {table}.cost_usd IS NULL THEN excluded.cost_usd
                         WHEN excluded.cost_usd IS NULL THEN {table}.cost_usd
@@ -131,18 +136,21 @@ def _write_changes(db: Store, tx: Transaction, *, tenant_id: str, part: EventFil
 
 
 def _upsert(table: str, *, source: str, columns: str, label: str = "") -> str:
-    delta = DELTA.format(key=KEY.format(label=label), columns=columns, source=source)
+    customer, customer_key, _, _ = CUSTOMER[table]
+    delta = DELTA.format(key=KEY.format(label=label, customer=customer), columns=columns, source=source)
     sums = ",\n        ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUMMED)
-    return UPSERT.format(table=table, delta=delta, label=label, sums=sums)
+    return UPSERT.format(table=table, delta=delta, label=label, customer_key=customer_key, sums=sums)
 
 
 def _cost_update(table: str, *, source: str, label: str = "") -> str:
     matches = f"{table}.label = d.label AND {table}.value = d.value" if label else "TRUE"
-    return COST_UPDATE.format(table=table, delta=COST_DELTA.format(label=label, source=source), matches=matches)
+    customer, _, customer_as, customer_match = CUSTOMER[table]
+    delta = COST_DELTA.format(label=label, source=source, customer=customer, customer_as=customer_as)
+    return COST_UPDATE.format(table=table, delta=delta, matches=matches, customer_match=customer_match)
 
 
 def _label_rows(db: Store, table: str, columns: str) -> str:
-    """The rolled-up events of `table` once per label they carry (as labels.event_label_rows does)."""
+    """The rolled-up events of `table` once per label they carry, and once under ALL (as labels.total_rows)."""
     each, key, value = db.dialect.json_each_text("c.tags")
     return f"""
         SELECT {columns}, '{labels.TAG}' || {key} AS label, {value} AS value
@@ -150,6 +158,8 @@ def _label_rows(db: Store, table: str, columns: str) -> str:
         UNION ALL
         SELECT {columns}, '{labels.RUN_NAME}' AS label, c.run_name AS value FROM {table} c
         WHERE c.rolled AND c.run_name IS NOT NULL
+        UNION ALL
+        SELECT {columns}, '{labels.ALL}' AS label, '' AS value FROM {table} c WHERE c.rolled
     """
 
 
@@ -183,23 +193,41 @@ def _move_groups(db: Store, tx: Transaction, tenant_id: str) -> None:
         "AND u.status = c.status AND u.pricing_status = c.pricing_status WHERE u.tenant_id = ?", [tenant_id])
     for group in thinned:
         _recount(db, tx, tenant_id, group)
+    # The label roll-up's groups have no customer: one thinned where its every-call (ALL) row did, which
+    # can outlive a customer's usage_hourly group that lost all its calls.
+    thinned_labels = tx.fetchall(
+        "SELECT DISTINCT u.hour, u.provider, u.model, u.status, u.pricing_status FROM usage_labels_hourly u "
+        "JOIN rp_moved c ON u.hour = date_trunc('hour', c.timestamp) AND u.provider = c.provider "
+        "AND u.model = c.model AND u.status = c.status AND u.pricing_status = c.pricing_status "
+        "WHERE u.tenant_id = ? AND u.label = ?",
+        [tenant_id, labels.ALL])
+    for group in thinned_labels:
+        _recount_labels(db, tx, [tenant_id, *group])
 
 
 def _recount(db: Store, tx: Transaction, tenant_id: str, group: tuple[Any, ...]) -> None:
-    """One hourly group's totals, and its label totals, recounted from its rolled-up events."""
+    """One hourly group's totals recounted from its rolled-up events."""
     hour, provider, model, customer_key, status, pricing_status = group
     key = [tenant_id, hour, provider, model, customer_key, status, pricing_status]
-    matches = ("tenant_id = ? AND hour = ? AND provider = ? AND model = ? AND customer_key = ? AND status = ? "
-               "AND pricing_status = ?")
-    for table in ("usage_hourly", "usage_labels_hourly"):
-        tx.execute(f"DELETE FROM {table} WHERE {matches}", key)
-    params = [tenant_id, hour, hour + timedelta(hours=1), provider, model, customer_key, status, pricing_status]
-    tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=_group_where(db, "")), params)
-    labels.add_totals(tx, db.dialect, where=_group_where(db, "e."), params=params)
+    tx.execute("DELETE FROM usage_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
+               "AND customer_key = ? AND status = ? AND pricing_status = ?", key)
+    params = [tenant_id, hour, hour + timedelta(hours=1), provider, model, status, pricing_status, customer_key]
+    where = _group_where(db, "") + " AND coalesce(customer_id, '') = ?"
+    tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where=where), params)
+
+
+def _recount_labels(db: Store, tx: Transaction, key: list[Any]) -> None:
+    """One label-roll-up group (every label of one hour, provider, model, status and pricing status)
+    recounted from its rolled-up events."""
+    tenant_id, hour, provider, model, status, pricing_status = key
+    tx.execute("DELETE FROM usage_labels_hourly WHERE tenant_id = ? AND hour = ? AND provider = ? AND model = ? "
+               "AND status = ? AND pricing_status = ?", key)
+    labels.add_totals(tx, db.dialect, where=_group_where(db, "e."),
+                      params=[tenant_id, hour, hour + timedelta(hours=1), provider, model, status, pricing_status])
 
 
 def _group_where(db: Store, p: str) -> str:
-    """The rolled-up events of one hourly group (columns prefixed with `p`)."""
+    """The rolled-up events of one hour, provider, model, status and pricing status (columns prefixed
+    with `p`); usage_hourly's groups add the customer."""
     return (f"{p}tenant_id = ? AND NOT ({p}{db.unrolled_condition()}) AND {p}timestamp >= ? AND {p}timestamp < ? "
-            f"AND {p}provider = ? AND {p}model = ? AND coalesce({p}customer_id, '') = ? AND {p}status = ? "
-            f"AND {p}pricing_status = ?")
+            f"AND {p}provider = ? AND {p}model = ? AND {p}status = ? AND {p}pricing_status = ?")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from api.store.base import Store
 from api.store.filters import EventFilters, where_clause
-from api.store.labels import TAG, raw_expression
+from api.store.labels import ALL, TAG, raw_expression
 
 HOUR = timedelta(hours=1)
 
@@ -53,6 +53,8 @@ ROLLUP_COLUMNS = """
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_sum,
     latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd
 """
+# The label roll-up has no customer (see labels.py); usage_source never uses it where one is asked for.
+LABEL_ROLLUP_COLUMNS = ROLLUP_COLUMNS.replace("nullif(customer_key, '') AS customer_id", "CAST(NULL AS VARCHAR) AS customer_id")
 RAW_COLUMNS = """
     timestamp AS ts, provider, model, customer_id, status, pricing_status, 1 AS calls, cost_usd,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
@@ -103,19 +105,28 @@ def split_range(start: datetime | None, end: datetime | None
     return use_rollup, lo, hi, raw_ranges
 
 
-def usage_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None = None
-                 ) -> tuple[str, list[object]]:
+def usage_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None = None, *,
+                 customers: bool = False) -> tuple[str, list[object]]:
     """A subquery (SQL, params) with the columns of ROLLUP_COLUMNS, always scoped to one tenant, for the
     calls that match every filter. With `label` (`tag:<key>` or `run_name`) only the calls carrying that
-    label, with its value as one more column, `label_value`.
+    label, with its value as one more column, `label_value`. `customers`: the caller reads customer_id
+    (else it may be NULL under a label or tag filter).
 
     Tag filters: one is answered from the label roll-up (the calls carrying that tag value); several, or
-    one beside a different label, from the calls themselves (exact, slower: the tags are read as JSON)."""
+    one beside a different label, from the calls themselves (exact, slower: the tags are read as JSON).
+    The label roll-up has no customer (see labels.py): by label for one customer reads the calls too.
+    Why several tags cannot use it: it keeps each label's totals apart, so how many calls carry two tag
+    values at once is not in it, for whole hours or any other."""
     tags = filters.tags
+    per_customer = customers or filters.customer_id is not None
     if not tags:
+        if label is not None and per_customer:
+            return _calls_source(db, tenant_id, filters, label)
+        if label is None and not per_customer:  # every call, without the customer: ~100× fewer rows
+            return _rolled_source(db, tenant_id, filters, ALL, "")
         return _rolled_source(db, tenant_id, filters, label, None)
     [(key, value), *more] = tags
-    if not more and label in (None, TAG + key):
+    if not more and label in (None, TAG + key) and not per_customer:
         return _rolled_source(db, tenant_id, filters.without_tags(), TAG + key, value)
     return _calls_source(db, tenant_id, filters, label)
 
@@ -133,16 +144,20 @@ def _calls_source(db: Store, tenant_id: str, filters: EventFilters, label: str |
 def _rolled_source(db: Store, tenant_id: str, filters: EventFilters, label: str | None,
                    value: str | None) -> tuple[str, list[object]]:
     """Roll-up rows for the whole hours in range, plus the calls of the part-hours at its edges and those
-    not rolled up yet. With a label: usage_labels_hourly, and the label read from each raw call."""
+    not rolled up yet. With a label: usage_labels_hourly, and the label read from each raw call; with
+    ALL, usage_labels_hourly's every-call rows (no customer)."""
     use_rollup, lo, hi, raw_ranges = split_range(filters.start, filters.end)
     rollup_table, rollup_columns, raw_columns = "usage_hourly", ROLLUP_COLUMNS, RAW_COLUMNS
     rollup_label: list[str] = []
     rollup_label_params: list[object] = []
     raw_label: list[str] = []
     raw_label_params: list[object] = []
-    if label is not None:
+    if label == ALL:  # every call: the raw parts need no label
+        rollup_table, rollup_columns = "usage_labels_hourly", LABEL_ROLLUP_COLUMNS
+        rollup_label, rollup_label_params = ["label = ?", "value = ?"], [ALL, ""]
+    elif label is not None:
         expression = raw_expression(db.dialect, label)
-        rollup_table, rollup_columns = "usage_labels_hourly", ROLLUP_COLUMNS + ", value AS label_value"
+        rollup_table, rollup_columns = "usage_labels_hourly", LABEL_ROLLUP_COLUMNS + ", value AS label_value"
         raw_columns = RAW_COLUMNS + f", {expression} AS label_value"
         rollup_label, rollup_label_params = ["label = ?"], [label]
         raw_label = [f"{expression} IS NOT NULL"]

@@ -403,4 +403,57 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) AS l ORDER BY timestamp;
         """,
     ),
+    (
+        12,
+        """
+        -- The label roll-up without the customer (see api/store/labels.py): with it, an hour of 500
+        -- customers' traffic hardly folded (1M calls made 1.1M label rows, so a by-tag breakdown read as
+        -- many rows as calls, and its primary key outgrew DuckDB's memory in a rebuild). Without it, an
+        -- hour holds one row per (label, value, model, status, pricing status). A by-tag read for one
+        -- customer reads that customer's calls instead. The existing totals fold into the new key.
+        -- Plus every call under label '*': the by-tag remainder and any total without a customer read it.
+        CREATE TABLE usage_labels_hourly_folded (
+            tenant_id VARCHAR NOT NULL,
+            hour TIMESTAMP NOT NULL,
+            label VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            pricing_status VARCHAR NOT NULL,
+            calls BIGINT NOT NULL,
+            cost_usd DECIMAL(38, 12),
+            input_tokens BIGINT NOT NULL,
+            cached_input_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            latency_sum DOUBLE NOT NULL,
+            latency_count BIGINT NOT NULL,
+            first_at TIMESTAMP NOT NULL,
+            last_at TIMESTAMP NOT NULL,
+            tier_fallback_calls BIGINT NOT NULL,
+            cache_savings_usd DECIMAL(38, 12) NOT NULL,
+            PRIMARY KEY (tenant_id, hour, label, value, provider, model, status, pricing_status)
+        );
+        INSERT INTO usage_labels_hourly_folded
+        SELECT tenant_id, hour, label, value, provider, model, status, pricing_status, sum(calls), sum(cost_usd),
+               sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
+               sum(reasoning_tokens), sum(latency_sum), sum(latency_count), min(first_at), max(last_at),
+               sum(tier_fallback_calls), sum(cache_savings_usd)
+        FROM usage_labels_hourly
+        GROUP BY tenant_id, hour, label, value, provider, model, status, pricing_status
+        ORDER BY tenant_id, label, value, hour;
+        -- Every call once more under label '*' (value ''): usage_hourly's totals without the customer.
+        INSERT INTO usage_labels_hourly_folded
+        SELECT tenant_id, hour, '*', '', provider, model, status, pricing_status, sum(calls), sum(cost_usd),
+               sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
+               sum(reasoning_tokens), sum(latency_sum), sum(latency_count), min(first_at), max(last_at),
+               sum(tier_fallback_calls), coalesce(sum(cache_savings_usd), 0)
+        FROM usage_hourly
+        GROUP BY tenant_id, hour, provider, model, status, pricing_status;
+        DROP TABLE usage_labels_hourly;
+        ALTER TABLE usage_labels_hourly_folded RENAME TO usage_labels_hourly;
+        """,
+    ),
 ]

@@ -130,9 +130,11 @@ def test_the_tag_filter_narrows_every_read(api: ApiServer, tagged: TestUser, tag
     summary = get(api, tagged, "/v1/analytics/summary", tags)
     assert summary["calls"] == len(matching)
     assert Decimal(summary["total_cost_usd"]) == sum((Decimal(r["cost_usd"] or 0) for r in matching), Decimal(0))
-    for by in ("model", "tag:feature"):
+    assert summary["customers"] == len({r["customer_id"] for r in matching})
+    keys_of = {"model": lambda r: r["model"], "tag:feature": lambda r: r["tags"].get("feature"),
+               "customer_id": lambda r: r["customer_id"] or None}
+    for by, key in keys_of.items():
         rows = get(api, tagged, "/v1/analytics/breakdown", [("by", by), *tags])["data"]
-        key = (lambda r: r["model"]) if by == "model" else (lambda r: r["tags"].get("feature"))
         assert {r["key"]: r["calls"] for r in rows} == {k: g["calls"] for k, g in by_hand(matching, key).items()}
     points = get(api, tagged, "/v1/analytics/timeseries", [("interval", "day"), *tags])["data"]
     assert sum(p["calls"] for p in points) == len(matching)
@@ -141,6 +143,23 @@ def test_the_tag_filter_narrows_every_read(api: ApiServer, tagged: TestUser, tag
     keys = {t["key"]: t for t in get(api, tagged, "/v1/analytics/tags", tags)}
     for key in {k for r in matching for k in r["tags"]}:
         assert keys[key]["calls"] == sum(key in r["tags"] for r in matching)
+
+
+@pytest.mark.parametrize("customer", ["acme", "cust_1"])
+def test_by_tag_for_one_customer(api: ApiServer, tagged: TestUser, customer: str) -> None:
+    """The label roll-up has no customer: one customer's by-tag figures come from its calls, still exact."""
+    mine = [r for r in exported(api, tagged) if r["customer_id"] == customer]
+    rows = get(api, tagged, "/v1/analytics/breakdown", {"by": "tag:team", "customer_id": customer})["data"]
+    assert {r["key"]: (r["calls"], Decimal(r["cost_usd"])) for r in rows} == \
+        {k: (g["calls"], g["cost_usd"]) for k, g in by_hand(mine, lambda r: r["tags"].get("team")).items()}
+    points = get(api, tagged, "/v1/analytics/timeseries",
+                 {"interval": "hour", "group_by": "tag:feature", "customer_id": customer})["data"]
+    assert {(p["bucket"][:13].replace("T", " "), p["group"]): p["calls"] for p in points} == \
+        {k: g["calls"] for k, g in by_hand(mine, lambda r: (r["timestamp"][:13], r["tags"].get("feature"))).items()}
+    summary = get(api, tagged, "/v1/analytics/summary", {"tag": "team:billing", "customer_id": customer})
+    assert summary["calls"] == sum(r["tags"].get("team") == "billing" for r in mine)
+    keys = {t["key"]: t["calls"] for t in get(api, tagged, "/v1/analytics/tags", {"customer_id": customer})}
+    assert keys == {k: sum(k in r["tags"] for r in mine) for k in {k for r in mine for k in r["tags"]}}
 
 
 @pytest.mark.parametrize("period", RANGES)

@@ -51,7 +51,9 @@ def test_a_key_made_before_scopes_existed_keeps_both(tmp_path: Path) -> None:
 
 
 def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: Path) -> None:
-    """DuckDB migration 11 fills usage_labels_hourly and event_labels from the events already rolled up."""
+    """DuckDB migration 11 fills usage_labels_hourly and event_labels from the events already rolled up;
+    12 folds the totals without the customer (two customers' search calls make one row) and adds every
+    call under '*' from usage_hourly."""
     import json
 
     from api.ingest import to_rows, validate_batch
@@ -66,7 +68,8 @@ def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: 
             break
         con.execute(sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
-    batch = [make_event(tags={"team": "search"}, run_name="nightly"), make_event(tags={"team": "search"}),
+    batch = [make_event(tags={"team": "search"}, run_name="nightly"),
+             make_event(tags={"team": "search"}, customer_id="cust_2"),
              make_event(tags={"team": "billing", "feature": "x"}), make_event()]
     table, _ = to_rows("old_tenant", validate_batch(json.dumps({"events": batch}).encode(), max_events=10).events)
     pending = table.drop(["cache_savings_usd"])  # the old schema has no such column
@@ -84,7 +87,7 @@ def test_events_rolled_up_before_the_label_tables_existed_are_in_them(tmp_path: 
     try:
         rows = store.fetchall("SELECT label, value, calls FROM usage_labels_hourly ORDER BY label, value")
         assert [(label, value, int(calls)) for label, value, calls in rows] == [
-            ("run_name", "nightly", 1), ("tag:feature", "x", 1), ("tag:team", "billing", 1), ("tag:team", "search", 2)]
+            ("*", "", 4), ("run_name", "nightly", 1), ("tag:feature", "x", 1), ("tag:team", "billing", 1), ("tag:team", "search", 2)]
         assert store.fetchone("SELECT count(*) FROM event_labels") == (5,)
         found = analytics.breakdown(store, tenant_id="old_tenant", filters=EventFilters(), by="tag:team")
         assert {row["key"]: row["calls"] for row in found} == {"search": 2, "billing": 1, None: 1}

@@ -129,9 +129,9 @@ def test_a_version_starting_mid_hour_splits_the_hours_totals_exactly(store: Stor
     assert store.fetchall(full, ["rp4"]) == after
 
 
-LABELS = ("SELECT hour, label, value, provider, model, customer_key, status, pricing_status, calls, cost_usd, "
+LABELS = ("SELECT hour, label, value, provider, model, status, pricing_status, calls, cost_usd, "
           "input_tokens, latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
-          "FROM usage_labels_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6, 7, 8")
+          "FROM usage_labels_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6, 7")
 FULL_HOURLY = ("SELECT hour, provider, model, customer_key, status, pricing_status, calls, cost_usd, input_tokens, "
                "latency_count, first_at, last_at, tier_fallback_calls, cache_savings_usd "
                "FROM usage_hourly WHERE tenant_id = ? ORDER BY 1, 2, 3, 4, 5, 6")
