@@ -160,11 +160,13 @@ def tag_keys(db: Store, *, tenant_id: str, filters: EventFilters) -> list[dict[s
     and has no customer)."""
     d = db.dialect
     each, key, value = d.json_each_text("e.tags")
-    where, params = where_clause(d, tenant_id, filters, "e")
+    where, params = where_clause(d, tenant_id, filters)
     calls_only = bool(filters.tags) or filters.customer_id is not None
-    not_rolled = "" if calls_only else " AND e." + db.unrolled_condition()
-    parts = [f"""SELECT '{TAG}' || {key} AS label, {value} AS value, 1 AS calls FROM events e, {each}
-                 WHERE e.tags IS NOT NULL AND {where}{not_rolled}"""]
+    not_rolled = "" if calls_only else " AND " + db.unrolled_condition()
+    # The calls chosen in a subquery first: with the filter beside the lateral json_each, DuckDB exploded
+    # every tagged call's JSON before dropping the rolled-up ones (0.6 s at 1M calls, 6 s at 10M).
+    parts = [f"""SELECT '{TAG}' || {key} AS label, {value} AS value, 1 AS calls
+                 FROM (SELECT tags FROM events WHERE tags IS NOT NULL AND {where}{not_rolled}) AS e, {each}"""]
     all_params: list[object] = list(params)
     if not calls_only:
         use_rollup, lo, hi, edges = split_range(filters.start, filters.end)
