@@ -36,7 +36,7 @@ _READ_USAGE = {"openai": openai_usage.apply_usage, "anthropic": anthropic_usage.
 
 
 def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(operation, request body, scope, wall clock, monotonic clock) when this request takes the
+    """(operation, requested model, requested tier, scope, wall clock, monotonic clock) when it takes the
     fast path, else None (the general path decides, and records, everything else)."""
     try:
         options = args[1] if len(args) > 1 else kwargs.get("options")
@@ -44,7 +44,10 @@ def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | No
         if (op is None or kwargs.get("stream") or options.headers or CONFIG.before_call is not None
                 or _litellm._handler is not None):
             return None
-        return op, options.json_data, _scope.get(), time(), perf_counter()
+        body = options.json_data  # read now: the queue must not hold the caller's prompt
+        if type(body) is dict:
+            return op, body.get("model"), body.get("service_tier"), _scope.get(), time(), perf_counter()
+        return op, None, None, _scope.get(), time(), perf_counter()
     except Exception:  # an odd request shape: the general path copes, or passes it through
         return None
 
@@ -85,10 +88,8 @@ def failed(began: tuple[Any, ...], flavour: str, client: Any, exc: BaseException
 
 
 def _call(flavour: str, client: Any, override: str | None, began: tuple[Any, ...]) -> Call:
-    op, body, scope, ts, t0 = began
-    if not isinstance(body, dict):
-        body = {}
-    call = Call(op, detect_provider(client, flavour, override), body.get("model"), False, body.get("service_tier"))
+    op, model, tier, scope, ts, t0 = began
+    call = Call(op, detect_provider(client, flavour, override), model, False, tier)
     call.scope, call.ts, call.t0 = scope, ts, t0
     return call
 
