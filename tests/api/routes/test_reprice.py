@@ -254,3 +254,20 @@ def test_a_re_price_moves_the_by_tag_totals_too(api: ApiServer, user: TestUser) 
                         for e in events if (e.get("tags") or {}).get("team") == key) for key in ("search", None)}
     assert {r["key"]: Decimal(r["cost_usd"]) for r in rows} == by_hand
     assert sum(by_hand.values()) == Decimal(expected)
+
+
+def test_a_scope_spanning_centuries_re_prices_its_few_days_at_once(api: ApiServer, user: TestUser) -> None:
+    """The apply walks the days that hold calls, not every day of the scope (a fuzzed scope of 8,000
+    years once held the writer for minutes, and every request behind it)."""
+    send(api, user, traffic(1, MINI, 3) + traffic(3, MINI, 2))
+    httpx.put(f"{api.url}/v1/prices/openai/{MINI}", headers=user.headers,
+              json={"discount_percent": "50", "effective_from": DAY0.isoformat()}).raise_for_status()
+    wide = {"start": "1000-01-01T00:00:00Z", "end": "9000-01-01T00:00:00Z", "model": MINI}
+    shown = httpx.post(f"{api.url}/v1/reprice/preview", json=wide, headers=user.headers, timeout=60).json()
+    started = time.monotonic()
+    answer = httpx.post(f"{api.url}/v1/reprice", json={**wide, "expected_new_cost_usd": shown["new_cost_usd"]},
+                        headers=user.headers, timeout=120)
+    assert answer.status_code == 200, answer.text
+    assert time.monotonic() - started < 20
+    assert answer.json()["changed_events"] == 5
+    assert Decimal(answer.json()["new_cost_usd"]) == Decimal(shown["current_cost_usd"]) * Decimal("0.5")
