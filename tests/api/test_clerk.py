@@ -250,12 +250,7 @@ def test_a_sign_up_with_an_operator_created_email_is_linked_not_duplicated(api: 
     assert "[Clerk Webhook] Linked Clerk user " + clerk_id in api.log()
 
 
-def test_events_recorded_before_the_link_move_to_the_clerk_id(api: ApiServer, request: pytest.FixtureRequest) -> None:
-    if api.backend == "duckdb":
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "open bug, DuckDB only, seen once in ~4 full runs (2026-12-02 06:10): the summary read right after "
-            "the relink showed 2 of the 3 calls; settle_relink (f30180c) narrowed the race with a roll-up but "
-            "does not close it. PostgreSQL's relink holds the roll-up lock and passes.")))
+def test_events_recorded_before_the_link_move_to_the_clerk_id(api: ApiServer) -> None:
     import time
 
     operator_made = create_user(api, email=f"ops-{uuid.uuid4().hex[:8]}@example.org")

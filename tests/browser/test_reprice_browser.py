@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.browser.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark, settle, stack  # noqa: F401
+from tests.browser.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, metric, pytestmark, settle, stack  # noqa: F401
 from tests.factories import create_user, make_event, post_events
 from tests.server import ApiServer
 
@@ -39,16 +39,16 @@ def test_preview_then_confirm_changes_the_totals(stack: tuple[ApiServer, str]) -
         form.get_by_label("Email").fill(user.email)
         form.get_by_label("Password", exact=True).fill(password)
         form.get_by_role("button", name="Log in").click()
-        total = page.locator("[data-testid='stMetric']").filter(has_text="Total cost")
+        total = metric(page, "Total cost")
         expect(total).to_contain_text("$0.6000")
 
         page.goto(url + "/reprice")
         expect(page.get_by_role("heading", name="Re-price")).to_be_visible()
         settle(page)  # the cookie component's rerun would swallow an early click
         page.get_by_role("button", name="Preview").click()
-        changed = page.locator("[data-testid='stMetric']").filter(has_text="Calls that change")
+        changed = metric(page, "Calls that change")
         expect(changed).to_contain_text("4")
-        expect(page.locator("[data-testid='stMetric']").filter(has_text="Cost after")).to_contain_text("$4.00")
+        expect(metric(page, "Cost after")).to_contain_text("$4.00")
         expect(page.locator(".js-plotly-plot").first).to_be_visible()  # the by-day chart, before confirming
         assert Decimal(httpx.get(f"{api.url}/v1/analytics/summary", headers=user.headers).json()["total_cost_usd"]) \
             == Decimal("0.6")
@@ -57,5 +57,5 @@ def test_preview_then_confirm_changes_the_totals(stack: tuple[ApiServer, str]) -
         expect(page.get_by_text("Re-priced 4 calls")).to_be_visible()
 
         page.goto(url + "/")
-        expect(page.locator("[data-testid='stMetric']").filter(has_text="Total cost")).to_contain_text("$4.00")
+        expect(metric(page, "Total cost")).to_contain_text("$4.00")
         browser.close()

@@ -121,19 +121,19 @@ def settle_relink(dialect: Dialect, index: IdIndex, tx: Transaction, moves: list
                   flush_seq: int) -> list[None]:
     """After a relink committed: a roll-up that was running beside it read the events under the old id and
     may have added hourly rows for it (DuckDB sees no conflict between inserting those and the relink's
-    update). Run by the writer, so every such roll-up has committed: recount the new id's rolled-up
-    totals from its events, drop the old id's, and teach the id index the events' new (tenant, id)."""
+    update, and an update of the same hourly row can leave either version). Run by the writer, so every
+    such roll-up has committed: recount the new id's rolled-up totals from its events, always (looking
+    for stray old-id rows first missed the case where the roll-up's increment was lost rather than left
+    under the old id), drop the old id's, and teach the id index the events' new (tenant, id). A relink
+    is rare (an operator-made user signs up once), so one tenant's recount is affordable."""
     cur = tx.raw
     for old_id, new_id in moves:
         done = tx.fetchone("SELECT rolled_up_to FROM usage_state WHERE id = 1")[0]  # type: ignore[index]
-        stray = tx.fetchone("SELECT (SELECT count(*) FROM usage_hourly WHERE tenant_id = ?)"
-                            " + (SELECT count(*) FROM usage_labels_hourly WHERE tenant_id = ?)", [old_id, old_id])
-        if stray and stray[0]:
-            for table in ("usage_hourly", "usage_labels_hourly", "event_labels"):
-                tx.execute(f"DELETE FROM {table} WHERE tenant_id IN (?, ?)", [old_id, new_id])
-            tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where="tenant_id = ? AND flush_seq <= ?"),
-                       [new_id, done])
-            labels.roll_up(tx, dialect, where="e.tenant_id = ? AND e.flush_seq <= ?", params=[new_id, done])
+        for table in ("usage_hourly", "usage_labels_hourly", "event_labels"):
+            tx.execute(f"DELETE FROM {table} WHERE tenant_id IN (?, ?)", [old_id, new_id])
+        tx.execute("INSERT INTO usage_hourly " + ROLLUP_SELECT.format(where="tenant_id = ? AND flush_seq <= ?"),
+                   [new_id, done])
+        labels.roll_up(tx, dialect, where="e.tenant_id = ? AND e.flush_seq <= ?", params=[new_id, done])
         hashes = cur.execute("SELECT hash(tenant_id, CAST(id AS UUID)) AS h FROM events WHERE tenant_id = ?",
                              [new_id]).fetchnumpy()["h"]
         if len(hashes):
