@@ -123,7 +123,9 @@ class Accounts:
         if not self.db.shared:  # one process: the cache is always current
             return None
         key_hash, now = hash_key(api_key), time.monotonic()
-        if key_hash in self._by_hash or self._unknown.get(key_hash, 0.0) > now:  # known revoked, or just asked
+        if key_hash in self._by_hash:  # known revoked, or just added by a request beside this one
+            return self.authenticate(api_key)
+        if self._unknown.get(key_hash, 0.0) > now:  # just asked
             return None
         cache = self._by_hash
         found = keys.key_owner(self.db, key_hash=key_hash)
@@ -134,9 +136,16 @@ class Accounts:
             return None
         owner = KeyOwner(*found)
         with self._lock:
-            if self._by_hash is cache:  # a reload since the read holds this key's newer state: keep that one
+            if self._by_hash is cache:
                 cache[key_hash] = owner
-        return self.authenticate(api_key) if owner.usable else None
+            else:  # a reload since the read: its state of the key is newer, if it read the key at all
+                owner = self._by_hash.get(key_hash, owner)
+        if not owner.usable:
+            return None
+        # answered from what was read, not from the cache: a reload that started before the key existed
+        # may swap in a cache without it at any moment (a new key's first request then got a 401)
+        self._last_used[owner.key_id] = utcnow()
+        return owner
 
     def save_last_used(self) -> None:
         with self._lock:
