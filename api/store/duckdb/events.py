@@ -121,11 +121,11 @@ def settle_relink(dialect: Dialect, index: IdIndex, tx: Transaction, moves: list
                   flush_seq: int) -> list[None]:
     """After a relink committed: a roll-up that was running beside it read the events under the old id and
     may have added hourly rows for it (DuckDB sees no conflict between inserting those and the relink's
-    update, and an update of the same hourly row can leave either version). Run by the writer, so every
-    such roll-up has committed: recount the new id's rolled-up totals from its events, always (looking
-    for stray old-id rows first missed the case where the roll-up's increment was lost rather than left
-    under the old id), drop the old id's, and teach the id index the events' new (tenant, id). A relink
-    is rare (an operator-made user signs up once), so one tenant's recount is affordable."""
+    update). Run by the writer, so every such roll-up has committed: recount the new id's rolled-up
+    totals from its events, always (recounting only when old-id rows were left still lost a call about
+    once in four full runs; a recount from the events does not depend on what the roll-up left), drop
+    the old id's, and teach the id index the events' new (tenant, id). A relink is rare (an operator-made
+    user signs up once), so one tenant's recount is affordable."""
     cur = tx.raw
     for old_id, new_id in moves:
         done = tx.fetchone("SELECT rolled_up_to FROM usage_state WHERE id = 1")[0]  # type: ignore[index]
